@@ -1,0 +1,32 @@
+# minicloud: `make demo` and `make test` set up everything they need themselves.
+PY := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test bench lint fmt clean
+
+setup:
+	@tools/setup.sh
+
+demo: setup
+	$(PY) -m miniapi examples/manifests
+
+test: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench:
+	@tools/setup.sh bench
+	$(PY) benchmarks/run.py
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+fmt: setup
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+clean:
+	rm -rf .venv .pytest_cache .ruff_cache .hypothesis
+	find . -name '*_pb2*.py*' -not -path './.venv/*' -delete

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian machine (as root) for minicloud: the Debian packages the
+# tests and demos drive as real peers, then .venv with the pinned Python packages,
+# then the generated protobuf modules. Idempotent; quick when all is present.
+#   tools/setup.sh            packages for `make test` / `make demo`
+#   tools/setup.sh bench      also the benchmark peers (nginx, haproxy)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debs=(runc crun busybox-static iptables nftables etcd-server etcd-client containerd
+      containernetworking-plugins iproute2 procps)
+[ "${1:-}" = bench ] && debs+=(nginx-light haproxy)
+
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# Debian's kubernetes-client conflicts with a preinstalled kubectl: only when none.
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: missing Debian packages (${missing[*]}); run as root to install them" >&2
+  else
+    echo "setup: apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # The packaged etcd and containerd services would hold our test ports.
+    for svc in etcd containerd; do
+      systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    done
+  fi
+fi
+
+stamp=.venv/.minicloud-stamp
+if [ ! -x .venv/bin/python ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: creating .venv with the pinned dependencies"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install -q --upgrade pip >/dev/null
+  .venv/bin/pip install -q -e '.[dev]'
+  touch "$stamp"
+fi
+
+.venv/bin/python tools/gen_protos.py
