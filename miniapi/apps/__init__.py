@@ -1,0 +1,1 @@
+"""The apps API group (k8s.io/api/apps)."""

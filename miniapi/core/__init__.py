@@ -1,0 +1,1 @@
+"""The core ("legacy", group "") API group (k8s.io/api/core)."""

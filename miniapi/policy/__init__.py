@@ -1,0 +1,1 @@
+"""The policy API group (k8s.io/api/policy)."""
