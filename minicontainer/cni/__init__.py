@@ -1,0 +1,1 @@
+"""A CNI bridge plugin with host-local IPAM (containernetworking/plugins, in Python)."""

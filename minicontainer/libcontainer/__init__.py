@@ -1,0 +1,1 @@
+"""The container library: mirrors opencontainers/runc/libcontainer."""

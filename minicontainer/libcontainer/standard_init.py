@@ -1,0 +1,285 @@
+"""The container's init process: from a fresh namespace set to execve.
+
+Mirrors libcontainer/standard_init_linux.go (linuxStandardInit.Init: network,
+rootfs, console, hostname, sysctl, masked/readonly paths, no_new_privs, the
+exec fifo, seccomp, exec) and init_linux.go (finalizeNamespace, setupUser,
+setupRlimits). The order matters and follows runc's: anything that can fail
+fails before `create` returns; after the fifo only seccomp and exec remain.
+Omitted: AppArmor/SELinux labels, preserved fds, the systemd notify socket.
+"""
+
+from __future__ import annotations
+
+import _socket
+import fcntl
+import os
+import resource
+import struct
+
+from minicontainer.libcontainer import hooks as hooks_mod
+from minicontainer.libcontainer import rootfs as rfs
+from minicontainer.libcontainer import system as s
+from minicontainer.libcontainer.capabilities import Caps
+from minicontainer.libcontainer.seccomp import compile_profile
+from minicontainer.libcontainer.sync import PROC_HOOKS, PROC_READY, PROC_RESUME, Channel
+
+_SIOCSIFFLAGS = 0x8914
+_IFF_UP = 0x1
+_RLIM_INF = 2**64 - 1
+
+
+class InitConfig:
+    """What `create` hands its init (the bootstrap data; here, by fork)."""
+
+    def __init__(self, spec: dict, bundle: str, rootfs: str, fifo: str, cgroup_paths: dict) -> None:
+        self.spec = spec
+        self.bundle = bundle
+        self.rootfs = rootfs
+        self.fifo = fifo
+        # Opened O_PATH by the parent (createExecFifo + ExtraFiles): in a user namespace
+        # the init may not be allowed to walk the state directory itself.
+        self.fifo_fd = -1
+        self.cgroup_paths = cgroup_paths
+        self.console_sock: _socket.socket | None = None
+        self.hook_state: dict = {}
+
+
+def _ns_types(spec: dict) -> dict[str, str]:
+    return {n["type"]: n.get("path", "") for n in spec.get("linux", {}).get("namespaces", [])}
+
+
+def setup_loopback() -> None:
+    """runc's "loopback" network strategy for a new network namespace: bring lo up."""
+    sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+    try:
+        fcntl.ioctl(sock.fileno(), _SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", _IFF_UP))
+    finally:
+        sock.close()
+
+
+def setup_rlimits(rlimits: list[dict]) -> None:
+    for rl in rlimits:
+        kind = rl["type"]
+        num = getattr(resource, kind, None)
+        if num is None or not kind.startswith("RLIMIT_"):
+            raise ValueError(f"wrong rlimit value: {kind}")
+        soft = resource.RLIM_INFINITY if rl["soft"] >= _RLIM_INF else rl["soft"]
+        hard = resource.RLIM_INFINITY if rl["hard"] >= _RLIM_INF else rl["hard"]
+        try:
+            resource.setrlimit(num, (soft, hard))
+        except (ValueError, OSError) as e:
+            raise OSError(f"error setting rlimit type {num}: {e}") from None
+
+
+def prepare_rootfs(cfg: InitConfig, chan: Channel) -> None:
+    """rootfs_linux.go prepareRootfs, with the procHooks round trip before pivot_root."""
+    spec, linux = cfg.spec, cfg.spec.get("linux", {})
+    namespaces = _ns_types(spec)
+    mounts = spec.get("mounts") or []
+    rfs.prepare_root(linux.get("rootfsPropagation"), cfg.rootfs)
+    rfs.bind_rootfs(cfg.rootfs)
+    for m in mounts:
+        rfs.mount_to_rootfs(
+            m,
+            cfg.rootfs,
+            cfg.bundle,
+            cfg.cgroup_paths,
+            "cgroup" in namespaces,
+            linux.get("mountLabel") or "",
+        )
+    if rfs.needs_setup_dev(mounts):
+        rfs.create_devices(cfg.rootfs, linux.get("devices") or [], "user" in namespaces)
+        rfs.setup_dev_symlinks(cfg.rootfs)
+        rfs.setup_ptmx(cfg.rootfs)
+    chan.send(PROC_HOOKS)
+    chan.expect(PROC_RESUME)
+    hooks_mod.run_hooks(spec, "createContainer", cfg.hook_state)
+    if spec.get("hooks"):
+        # After pivot_root the host's Python library is gone: import what startContainer needs.
+        import subprocess  # noqa: F401
+    rfs.pivot_root(cfg.rootfs)
+
+
+def finalize(cfg: InitConfig) -> None:
+    """Everything between pivot_root and the exec fifo, in standard_init's order."""
+    spec, linux = cfg.spec, cfg.spec.get("linux", {})
+    proc = spec.get("process") or {}
+    if (spec.get("root") or {}).get("readonly"):
+        rfs.remount_readonly("/")
+    namespaces = _ns_types(spec)
+    if spec.get("hostname") and "uts" in namespaces:
+        s.sethostname(spec["hostname"])
+    if spec.get("domainname") and "uts" in namespaces:
+        s.setdomainname(spec["domainname"])
+    rfs.write_sysctl(linux.get("sysctl") or {})
+    for path in linux.get("readonlyPaths") or []:
+        rfs.readonly_path(path)
+    for path in linux.get("maskedPaths") or []:
+        rfs.mask_path(path)
+    if proc.get("oomScoreAdj") is not None:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(proc["oomScoreAdj"]))
+    setup_rlimits(proc.get("rlimits") or [])
+    if proc.get("noNewPrivileges"):
+        s.prctl(s.PR_SET_NO_NEW_PRIVS, 1)
+
+
+def apply_apparmor(profile: str | None) -> None:
+    """apparmor.ApplyProfile: ask the kernel to switch profile at the next exec."""
+    if not profile:
+        return
+    try:
+        with open("/sys/module/apparmor/parameters/enabled") as f:
+            enabled = f.read().strip() == "Y"
+    except OSError:
+        enabled = False
+    if not enabled:
+        raise OSError("apparmor: config provided but apparmor not supported")
+    path = "/proc/self/attr/apparmor/exec"
+    if not os.path.exists(path):
+        path = "/proc/self/attr/exec"
+    try:
+        with open(path, "w") as f:
+            f.write(f"exec {profile}")
+    except OSError as e:
+        raise OSError(
+            "unable to apply apparmor profile: apparmor failed to apply profile: "
+            f"write {path}: {e.strerror.lower()}"
+        ) from None
+
+
+def setup_user(proc: dict) -> None:
+    """init_linux.go setupUser + finalizeNamespace: keep caps across setuid, then capset."""
+    user = proc.get("user") or {}
+    caps = Caps(proc.get("capabilities"))
+    caps.apply_bounding_set()
+    s.prctl(s.PR_SET_KEEPCAPS, 1)
+    os.setgroups(list(user.get("additionalGids") or []))
+    os.setresgid(user.get("gid", 0), user.get("gid", 0), user.get("gid", 0))
+    os.setresuid(user.get("uid", 0), user.get("uid", 0), user.get("uid", 0))
+    s.prctl(s.PR_SET_KEEPCAPS, 0)
+    caps.apply_caps()
+    if user.get("umask") is not None:
+        os.umask(user["umask"])
+
+
+def make_env(proc: dict) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for kv in proc.get("env") or []:
+        key, _, value = kv.partition("=")
+        env[key] = value
+    if "HOME" not in env:
+        env["HOME"] = _home_dir((proc.get("user") or {}).get("uid", 0))
+    return env
+
+
+def _home_dir(uid: int) -> str:
+    """runc looks the uid up in the container's /etc/passwd, defaulting to '/'."""
+    try:
+        with open("/etc/passwd") as f:
+            for line in f:
+                parts = line.rstrip("\n").split(":")
+                if len(parts) >= 6 and parts[2] == str(uid):
+                    return parts[5]
+    except OSError:
+        pass
+    return "/"
+
+
+def look_path(name: str, env: dict[str, str]) -> str:
+    """Go's exec.LookPath, with the container's PATH, worded like its errors."""
+    if "/" in name:
+        if not os.path.exists(name):
+            raise OSError(f'exec: "{name}": stat {name}: no such file or directory')
+        return name
+    for d in env.get("PATH", "").split(":"):
+        cand = os.path.join(d or ".", name)
+        if os.path.isfile(cand) and os.access(cand, os.X_OK):
+            return cand
+    raise OSError(f'exec: "{name}": executable file not found in $PATH')
+
+
+def mark_cloexec_above(keep: int, fd_dir: str | int = "/proc/self/fd") -> None:
+    """Nothing but stdio leaks into the container process."""
+    for name in os.listdir(fd_dir):
+        fd = int(name)
+        if fd > keep:
+            try:
+                os.set_inheritable(fd, False)
+            except OSError:
+                continue
+
+
+def start(cfg: InitConfig, chan: Channel) -> None:
+    """linuxStandardInit.Init. Never returns: execve, or report the error and exit."""
+    spec = cfg.spec
+    proc = spec.get("process") or {}
+    try:
+        fifo_fd = cfg.fifo_fd
+        # /proc/self/fd as it is now: without a mount namespace the chroot'ed
+        # container has no /proc of its own to reopen the fifo through.
+        fd_dir = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        if cfg.console_sock is not None:
+            # Imported here (before pivot_root) so runs without a terminal skip its imports.
+            from minicontainer.libcontainer.console import setup_console
+        if _ns_types(spec).get("network") == "":
+            setup_loopback()
+        if "mount" in _ns_types(spec):
+            prepare_rootfs(cfg, chan)
+        else:
+            # No mount namespace: mounting would change the host's table, so (unlike
+            # runc, which mounts anyway) only chroot, as runc's prepareRootfs does at the end.
+            chan.send(PROC_HOOKS)
+            chan.expect(PROC_RESUME)
+            os.chroot(cfg.rootfs)
+            os.chdir("/")
+        if cfg.console_sock is not None:
+            setup_console(cfg.console_sock)
+        finalize(cfg)
+        apply_apparmor(proc.get("apparmorProfile"))
+        profile = (spec.get("linux") or {}).get("seccomp")
+        program = compile_profile(profile) if profile else None
+        if program and not proc.get("noNewPrivileges"):
+            s.seccomp_set_filter(program)
+        setup_user(proc)
+        os.chdir(proc.get("cwd") or "/")
+        env = make_env(proc)
+        path = look_path(proc["args"][0], env)
+        mark_cloexec_above(2, fd_dir)
+        chan.send(PROC_READY)
+        chan.sock.close()
+        _wait_exec_fifo(fifo_fd, fd_dir)
+        if program and proc.get("noNewPrivileges"):
+            s.seccomp_set_filter(program)
+        hooks_mod.run_hooks(spec, "startContainer", cfg.hook_state)
+        os.execve(path, proc["args"], env)
+    except BaseException as e:
+        _report(chan, e)
+    os._exit(1)
+
+
+def _wait_exec_fifo(fifo_fd: int, fd_dir: int) -> None:
+    """Opening the fifo for writing blocks until `start` opens it for reading."""
+    fd = os.open(str(fifo_fd), os.O_WRONLY | os.O_CLOEXEC, dir_fd=fd_dir)
+    os.write(fd, b"0")
+    os.close(fd)
+    os.close(fifo_fd)
+    os.close(fd_dir)
+
+
+def error_text(e: BaseException) -> str:
+    """The message runc would print for an error raised in the init."""
+    if isinstance(e, OSError):
+        if len(e.args) == 1:
+            return str(e.args[0])
+        if e.strerror:
+            return e.strerror + (f": {e.filename}" if e.filename else "")
+    return str(e)
+
+
+def _report(chan: Channel, e: BaseException) -> None:
+    msg = error_text(e)
+    try:
+        chan.send("procError", msg=msg)
+    except OSError:
+        os.write(2, f"minicontainer init: {msg}\n".encode())
