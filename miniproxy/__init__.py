@@ -1,0 +1,1 @@
+"""kube-proxy and an Envoy-like proxy, with an xDS control plane."""

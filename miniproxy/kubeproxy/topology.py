@@ -1,0 +1,94 @@
+"""Which endpoints a service port may use on this node, for Cluster and Local policy.
+
+Mirrors k8s.io/kubernetes pkg/proxy/topology.go (CategorizeEndpoints,
+topologyModeFromHints, availableForTopology). Usable means Ready; when no endpoint is
+Ready, Serving+Terminating endpoints are used instead (independently for Cluster and
+Local). Omitted: the PreferSameNode mode (node hints) behind its feature gate.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from miniproxy.kubeproxy.types import EndpointInfo, ServicePortInfo
+
+PREFER_SAME_ZONE = "PreferSameZone"
+
+
+@dataclass(frozen=True)
+class Categorized:
+    """The four results of CategorizeEndpoints."""
+
+    cluster: list[EndpointInfo]
+    local: list[EndpointInfo]
+    all_reachable: list[EndpointInfo]
+    has_any: bool
+
+
+def topology_mode_from_hints(endpoints: list[EndpointInfo], zone: str) -> str:
+    """PreferSameZone when every ready endpoint has zone hints and one names our zone."""
+    ready = [ep for ep in endpoints if ep.ready]
+    if not ready:
+        return ""
+    if all(ep.zone_hints for ep in ready) and any(zone in ep.zone_hints for ep in ready):
+        return PREFER_SAME_ZONE
+    return ""
+
+
+def _available_for_topology(ep: EndpointInfo, mode: str, zone: str) -> bool:
+    return mode == "" or (mode == PREFER_SAME_ZONE and zone in ep.zone_hints)
+
+
+def _cluster_endpoints(endpoints: list[EndpointInfo], zone: str) -> tuple[list[EndpointInfo], str]:
+    mode = topology_mode_from_hints(endpoints, zone)
+    chosen = [ep for ep in endpoints if ep.ready and _available_for_topology(ep, mode, zone)]
+    if not chosen:
+        # No ready endpoint anywhere (topology already fell back): use terminating ones.
+        chosen = [ep for ep in endpoints if ep.serving and ep.terminating]
+    return chosen, mode
+
+
+def _local_endpoints(endpoints: list[EndpointInfo]) -> tuple[list[EndpointInfo], bool, bool]:
+    """Local endpoints, whether any usable endpoint exists, whether terminating were used."""
+    has_any = any(ep.ready or (ep.serving and ep.terminating) for ep in endpoints)
+    local_ready = [ep for ep in endpoints if ep.is_local and ep.ready]
+    if local_ready:
+        return local_ready, has_any, False
+    local_term = [ep for ep in endpoints if ep.is_local and ep.serving and ep.terminating]
+    return local_term, has_any, bool(local_term)
+
+
+def categorize_endpoints(
+    endpoints: list[EndpointInfo], svc: ServicePortInfo, zone: str = ""
+) -> Categorized:
+    """CategorizeEndpoints: cluster, local, all locally reachable, and has-any."""
+    return _categorize(tuple(endpoints), svc, zone)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _categorize(
+    endpoints: tuple[EndpointInfo, ...], svc: ServicePortInfo, zone: str
+) -> Categorized:
+    # Inputs are frozen values: an unchanged service is categorized once, not every sync.
+    if not endpoints:
+        return Categorized([], [], [], False)
+    cluster: list[EndpointInfo] = []
+    mode = ""
+    has_any = False
+    if svc.uses_cluster_endpoints():
+        cluster, mode = _cluster_endpoints(endpoints, zone)
+        has_any = bool(cluster)
+    if not svc.uses_local_endpoints():
+        return Categorized(cluster, [], cluster, has_any)
+    local, has_any_local, used_terminating = _local_endpoints(endpoints)
+    has_any = has_any or has_any_local
+    if not svc.uses_cluster_endpoints():
+        return Categorized([], local, local, has_any)
+    if mode == "" and not used_terminating:
+        # cluster then holds every ready endpoint, a superset of the local ones.
+        return Categorized(cluster, local, cluster, has_any)
+    merged = {str(ep): ep for ep in cluster}
+    merged.update({str(ep): ep for ep in local})
+    # Upstream iterates a Go map here; we sort so that rendering is deterministic.
+    return Categorized(cluster, local, [merged[k] for k in sorted(merged)], has_any)
