@@ -2,12 +2,18 @@
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench lint fmt clean
+.PHONY: setup demo demo-api test bench lint fmt clean
 
 setup:
 	@tools/setup.sh
 
+# The main demo: a 3-member miniraft cluster survives kill -9 of its leader
+# (etcdctl works against it: `python -m miniraft --keep`).
 demo: setup
+	$(PY) -m miniraft
+
+# The object model at work: example manifests decoded, defaulted, validated.
+demo-api: setup
 	$(PY) -m miniapi examples/manifests
 
 test: setup

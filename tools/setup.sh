@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debs=(runc crun busybox-static iptables nftables etcd-server etcd-client containerd
-      containernetworking-plugins iproute2 procps)
-[ "${1:-}" = bench ] && debs+=(nginx-light haproxy)
+      containernetworking-plugins iproute2 procps libxxhash0)
+[ "${1:-}" = bench ] && debs+=(nginx-light haproxy wrk)
 
 missing=()
 for p in "${debs[@]}"; do
