@@ -1,0 +1,69 @@
+"""Circuit breakers: per-cluster limits on connections, pending requests, requests, retries.
+
+Mirrors source/common/upstream/resource_manager_impl.h (ResourceManagerImpl, ManagedResourceImpl
+with canCreate/inc/dec and the `circuit_breakers.<priority>.<name>_open` and
+`remaining_<name>` gauges). Defaults are Envoy's: 1024 connections, 1024 pending requests,
+1024 requests, 3 retries. The router turns a refusal into a 503 with `x-envoy-overloaded`
+(and the `UO` response flag) and bumps `upstream_rq_pending_overflow` / `upstream_rq_retry_overflow`
+/ `upstream_cx_overflow`. Pure counters.
+Omitted: the HIGH priority (routes here are DEFAULT), retry budgets, max_connection_pools.
+"""
+
+from __future__ import annotations
+
+from miniproxy.envoy.stats import Scope
+
+DEFAULTS = {
+    "max_connections": 1024,
+    "max_pending_requests": 1024,
+    "max_requests": 1024,
+    "max_retries": 3,
+}
+_GAUGE = {
+    "max_connections": "cx",
+    "max_pending_requests": "rq_pending",
+    "max_requests": "rq",
+    "max_retries": "rq_retry",
+}
+
+
+class Resource:
+    """ManagedResourceImpl: a count against a max, mirrored into the `_open` gauge."""
+
+    def __init__(self, max_value: int, open_gauge, remaining_gauge) -> None:
+        self.max = max_value
+        self.count = 0
+        self.open_gauge = open_gauge
+        self.remaining_gauge = remaining_gauge
+        self._update()
+
+    def can_create(self) -> bool:
+        return self.count < self.max
+
+    def inc(self) -> None:
+        self.count += 1
+        self._update()
+
+    def dec(self) -> None:
+        self.count -= 1
+        self._update()
+
+    def _update(self) -> None:
+        self.open_gauge.set(1 if self.count >= self.max else 0)
+        self.remaining_gauge.set(max(0, self.max - self.count))
+
+
+class ResourceManager:
+    """ResourceManagerImpl for the DEFAULT priority of one cluster."""
+
+    def __init__(self, thresholds_pb, scope: Scope) -> None:
+        values = dict(DEFAULTS)
+        if thresholds_pb is not None:
+            for name in DEFAULTS:
+                if thresholds_pb.HasField(name):
+                    values[name] = getattr(thresholds_pb, name).value
+        s = scope.scope("circuit_breakers.default.")
+        self.connections, self.pending_requests, self.requests, self.retries = (
+            Resource(values[n], s.gauge(f"{_GAUGE[n]}_open"), s.gauge(f"remaining_{_GAUGE[n]}"))
+            for n in ("max_connections", "max_pending_requests", "max_requests", "max_retries")
+        )
