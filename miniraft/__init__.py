@@ -1,0 +1,1 @@
+"""miniraft: a clone of etcd-io/raft (raft/) and the etcd server (server/)."""
