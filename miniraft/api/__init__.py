@@ -1,0 +1,1 @@
+"""etcd v3 API protos (etcdserverpb, mvccpb), compiled by tools/gen_protos.py."""

@@ -1,0 +1,1 @@
+"""membershippb: member attributes replicated through the Raft log."""

@@ -1,0 +1,1 @@
+"""mvccpb: kv.proto (KeyValue, Event)."""

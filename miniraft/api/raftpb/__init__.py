@@ -1,0 +1,1 @@
+"""raftpb: raft.proto, the wire and WAL form of Raft messages and entries."""

@@ -1,0 +1,1 @@
+"""Peer transport between members (the role of etcd server/etcdserver/api/rafthttp)."""
