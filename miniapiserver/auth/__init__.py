@@ -1,0 +1,1 @@
+"""Authentication (token file, x509) and first-start credentials."""

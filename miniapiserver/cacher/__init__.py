@@ -1,0 +1,1 @@
+"""The watch cache (apiserver/pkg/storage/cacher)."""

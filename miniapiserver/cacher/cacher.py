@@ -1,0 +1,260 @@
+"""Cacher: one store watch per resource, fanned out to many API watchers.
+
+Mirrors k8s.io/apiserver/pkg/storage/cacher/cacher.go (Cacher, startCaching,
+dispatchEvent, Watch, GetList served at resourceVersion=0),
+cache_watcher.go (cacheWatcher: a bounded input channel per watcher, the
+per-watcher filter, termination of a watcher that cannot keep up) and the
+bookmark timer. The reflector lists the resource from etcd, replaces the
+WatchCache and watches from the list revision; when that watch breaks (or is
+compacted away) it terminates every watcher and lists again. A full watcher
+buffer terminates that watcher only; its client re-lists, the rest go on.
+Omitted: the dispatch timeout budget (a full buffer ends the watcher at once),
+watch-list (sendInitialEvents), consistent reads from cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+
+from miniapiserver.cacher.watch_cache import CacheEvent, WatchCache
+from miniapiserver.storage import errors
+from miniapiserver.storage.etcd3_store import ListResult, Store
+from miniapiserver.storage.etcd3_watcher import transform
+from miniapiserver.storage.interfaces import (
+    BOOKMARK,
+    DELETED,
+    EVERYTHING,
+    Event,
+    Obj,
+    SelectionPredicate,
+)
+
+log = logging.getLogger(__name__)
+
+
+def key_matches(prefix: str, key: str) -> bool:
+    return key.startswith(prefix) if prefix.endswith("/") else key == prefix
+
+
+def filter_event(ev: CacheEvent, pred: SelectionPredicate) -> Event | None:
+    """The event a watcher with this selector sees (selection transitions included)."""
+    if ev.type == DELETED:
+        return Event(DELETED, ev.object, ev.rv, ev.cache) if pred.matches(ev.object) else None
+    out = transform(ev.type, ev.object, ev.prev_object, ev.rv, pred)
+    if out is not None and out.object is ev.object:
+        return Event(out.type, out.object, out.rv, ev.cache)
+    return out
+
+
+class CacheWatcher:
+    """One API watch served from the cache: initial events, then a bounded queue."""
+
+    def __init__(self, initial: list[Event], pred: SelectionPredicate, prefix: str, size: int):
+        self.initial = deque(initial)
+        self.pred = pred
+        self.prefix = prefix  # "pods/ns/" for a collection, "pods/ns/name" for one object
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=size)
+        self.stopped = False
+        self.overflowed = False
+        self.last_rv = initial[-1].rv if initial else 0
+
+    def add(self, ev: CacheEvent) -> None:
+        if self.stopped or not key_matches(self.prefix, ev.key) or ev.rv <= self.last_rv:
+            return
+        out = filter_event(ev, self.pred)
+        if out is not None:
+            self._put(out)
+
+    def bookmark(self, rv: int) -> None:
+        """A bookmark when its time comes, never behind what this watcher already saw."""
+        wanted = self.pred.allow_watch_bookmarks and rv >= self.last_rv and not self.initial
+        if not self.stopped and wanted and self.queue.qsize() < self.queue.maxsize - 1:
+            self._put(Event(BOOKMARK, {"metadata": {"resourceVersion": str(rv)}}, rv))
+
+    def _put(self, ev: Event) -> None:
+        try:
+            self.queue.put_nowait(ev)
+            self.last_rv = ev.rv
+        except asyncio.QueueFull:
+            # A watcher that cannot keep up is dropped rather than blocking the others.
+            self.overflowed = True
+            self.stop()
+
+    def stop(self) -> None:
+        if not self.stopped:
+            self.stopped = True
+            try:
+                self.queue.put_nowait(None)
+            except asyncio.QueueFull:
+                self.queue.get_nowait()
+                self.queue.put_nowait(None)
+
+    async def next_batch(self, most: int = 512) -> list[Event]:
+        """At least one event (waiting for it), plus whatever else is already queued.
+
+        An empty list means the watch has ended. Writing a batch at a time keeps a
+        busy stream to one write per wake-up.
+        """
+        out: list[Event] = []
+        while self.initial and len(out) < most:
+            out.append(self.initial.popleft())
+        if out:
+            return out
+        ev = await self.queue.get()
+        while ev is not None:
+            out.append(ev)
+            if len(out) >= most or self.queue.empty():
+                return out
+            ev = self.queue.get_nowait()
+        self.queue.put_nowait(None)  # keep the end mark for the next call
+        return out
+
+    def __aiter__(self) -> CacheWatcher:
+        return self
+
+    async def __anext__(self) -> Event:
+        if self.initial:
+            return self.initial.popleft()
+        ev = await self.queue.get()
+        if ev is None:
+            raise StopAsyncIteration
+        return ev
+
+
+class Cacher:
+    """The watch cache of one resource (keys `<resource>/...`) and its watchers."""
+
+    def __init__(
+        self,
+        storage: Store,
+        resource_prefix: str,
+        key_func: Callable[[Obj], str],
+        capacity: int = 1000,
+        watcher_buffer: int = 1000,
+        bookmark_interval: float = 60.0,
+    ) -> None:
+        self.storage = storage
+        self.resource_prefix = resource_prefix.strip("/") + "/"
+        self.key_func = key_func
+        self.cache = WatchCache(capacity)
+        self.watcher_buffer = watcher_buffer
+        self.bookmark_interval = bookmark_interval
+        self.watchers: set[CacheWatcher] = set()
+        self.ready = asyncio.Event()
+        self._changed = asyncio.Condition()
+        self._progress: asyncio.Queue[None] = asyncio.Queue()
+        self._tasks: list[asyncio.Task] = []
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._reflect(), name=f"cacher {self.resource_prefix}"),
+            asyncio.create_task(self._bookmarks(), name=f"bookmarks {self.resource_prefix}"),
+        ]
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.terminate_all_watchers()
+
+    def terminate_all_watchers(self) -> None:
+        for w in list(self.watchers):
+            w.stop()
+        self.watchers.clear()
+
+    async def _reflect(self) -> None:
+        while True:
+            self.terminate_all_watchers()
+            self.ready.clear()
+            try:
+                listed = await self.storage.get_list(self.resource_prefix)
+                objects = {self.key_func(o): o for o in listed.items}
+                self.cache.replace(objects, listed.resource_version)
+                self.ready.set()
+                await self._notify()
+                events = self.storage.watch(
+                    self.resource_prefix, listed.resource_version, progress=self._progress
+                )
+                async for ev in events:
+                    if ev.type == BOOKMARK:
+                        self.cache.bump(ev.rv)
+                        self._send_bookmarks()
+                    else:
+                        key = self.key_func(ev.object)
+                        self.dispatch(self.cache.process_event(ev.type, key, ev.object, ev.rv))
+                    await self._notify()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # the store went away or compacted: list again
+                log.warning("watch cache of %s restarts: %s", self.resource_prefix, e)
+                await asyncio.sleep(0.2)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    def dispatch(self, ev: CacheEvent) -> None:
+        for w in list(self.watchers):
+            w.add(ev)
+            if w.stopped:
+                self.watchers.discard(w)
+
+    async def _bookmarks(self) -> None:
+        """Ask the store for progress now and then; its answer becomes bookmarks."""
+        while True:
+            await asyncio.sleep(self.bookmark_interval)
+            if any(w.pred.allow_watch_bookmarks for w in self.watchers) and self._progress.empty():
+                self._progress.put_nowait(None)
+
+    def _send_bookmarks(self) -> None:
+        for w in list(self.watchers):
+            w.bookmark(self.cache.resource_version)
+
+    async def wait_until_fresh(self, rv: int, timeout: float = 3.0) -> None:
+        """WaitUntilFreshAndList's wait: 504-style error if the cache stays behind rv."""
+        await asyncio.wait_for(self.ready.wait(), timeout=30)
+        if self.cache.resource_version >= rv:
+            return
+        # Nothing of this resource may have changed since: ask the store for a progress
+        # notification, which moves the cache to the store's revision (upstream's
+        # RequestWatchProgress for consistent reads).
+        if self._progress.empty():
+            self._progress.put_nowait(None)
+        try:
+            async with self._changed:
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: self.cache.resource_version >= rv), timeout
+                )
+        except TimeoutError:
+            raise errors.too_large_resource_version(rv, self.cache.resource_version) from None
+
+    async def watch(self, key: str, rv: int, pred: SelectionPredicate = EVERYTHING) -> CacheWatcher:
+        """A watcher from rv (0: the current objects as ADDED first).
+
+        key is "pods/ns/" (a collection, trailing slash) or "pods/ns/name" (one object).
+        """
+        await self.wait_until_fresh(rv)
+        initial: list[Event] = []
+        for ev in self.cache.events_since(rv):  # raises 410 for a revision behind the ring
+            out = filter_event(ev, pred) if key_matches(key, ev.key) else None
+            if out is not None:
+                initial.append(out)
+        w = CacheWatcher(initial, pred, key, self.watcher_buffer)
+        w.last_rv = max(w.last_rv, rv if rv else self.cache.resource_version)
+        self.watchers.add(w)
+        return w
+
+    async def get_list(
+        self, key: str, pred: SelectionPredicate = EVERYTHING, rv: int = 0
+    ) -> ListResult:
+        """A LIST served from memory (resourceVersion=0 or not-older-than rv)."""
+        await self.wait_until_fresh(rv)
+        items = [o for o in self.cache.list(key) if pred.matches(o)]
+        return ListResult(items, self.cache.resource_version)
+
+    async def get(self, key: str, rv: int = 0) -> Obj | None:
+        await self.wait_until_fresh(rv)
+        return self.cache.get(key.strip("/"))

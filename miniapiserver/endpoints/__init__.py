@@ -1,0 +1,1 @@
+"""Request info, negotiation, discovery, OpenAPI, routing (apiserver/pkg/endpoints)."""

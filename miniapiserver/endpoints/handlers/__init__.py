@@ -1,0 +1,1 @@
+"""REST verb handlers (apiserver/pkg/endpoints/handlers)."""

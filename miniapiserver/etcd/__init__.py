@@ -1,0 +1,1 @@
+"""The etcd v3 client (the clientv3 subset kube-apiserver uses)."""

@@ -1,0 +1,1 @@
+"""The Kubernetes protobuf wire format: envelope and schema-driven codec."""

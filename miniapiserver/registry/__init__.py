@@ -1,0 +1,1 @@
+"""The generic registry and per-kind strategies (apiserver/pkg/registry, pkg/registry)."""

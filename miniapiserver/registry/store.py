@@ -1,0 +1,237 @@
+"""The generic registry store: REST semantics of one resource over storage.
+
+Mirrors k8s.io/apiserver/pkg/registry/generic/registry/store.go (Store:
+Create, Get, List, Update with GuaranteedUpdate and create-on-update, Watch,
+the key functions NamespaceKeyFunc/NoNamespaceKeyFunc, the dry-run paths,
+deleting an object whose last finalizer an update removed) with the strategy
+hooks of registry/strategy.py. Reads at resourceVersion=0 and every watch go
+through the Cacher; other reads go to etcd. Deletion lives in registry/delete.py.
+Omitted: TTLs, decorators, managedFields.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Callable
+from datetime import datetime
+
+from miniapi import errors
+from miniapi.runtime import ResourceInfo
+from miniapiserver.cacher.cacher import Cacher, CacheWatcher
+from miniapiserver.registry import strategy, typed
+from miniapiserver.registry.storeerrors import interpret
+from miniapiserver.storage import errors as serrors
+from miniapiserver.storage.etcd3_store import ListResult, Store
+from miniapiserver.storage.interfaces import Obj, SelectionPredicate, object_rv
+
+# Upstream's etcd key prefixes where they are not simply the resource name.
+KEY_PREFIXES = {
+    ("", "nodes"): "minions",
+    ("", "services"): "services/specs",
+    ("", "endpoints"): "services/endpoints",
+    (
+        "apiextensions.k8s.io",
+        "customresourcedefinitions",
+    ): "apiextensions.k8s.io/customresourcedefinitions",
+}
+
+
+class DryRun(Exception):
+    """Raised inside GuaranteedUpdate to stop before the write and return the object."""
+
+    def __init__(self, obj: Obj) -> None:
+        self.obj = obj
+
+
+class RegistryStore:
+    """genericregistry.Store for one resource."""
+
+    def __init__(
+        self,
+        info: ResourceInfo,
+        storage: Store,
+        clock: Callable[[], datetime],
+        rng: random.Random,
+        cache_capacity: int = 1000,
+        bookmark_interval: float = 60.0,
+    ) -> None:
+        self.info = info
+        self.storage = storage
+        self.clock = clock
+        self.rng = rng
+        self.gr = info.group_resource
+        self.prefix = KEY_PREFIXES.get((info.gvk.group, info.resource), info.resource)
+        self.cacher = Cacher(
+            storage, self.prefix, self.key_of, cache_capacity, bookmark_interval=bookmark_interval
+        )
+        # Set by the server: refuses writes into missing or terminating namespaces.
+        self.admit_namespace: Callable[[str], object] | None = None
+
+    def key(self, namespace: str, name: str) -> str:
+        """NamespaceKeyFunc / NoNamespaceKeyFunc: <prefix>/<namespace>/<name> or <prefix>/<name>."""
+        if self.info.namespaced:
+            return f"{self.prefix}/{namespace}/{name}"
+        return f"{self.prefix}/{name}"
+
+    def collection_key(self, namespace: str) -> str:
+        if self.info.namespaced and namespace:
+            return f"{self.prefix}/{namespace}/"
+        return f"{self.prefix}/"
+
+    def key_of(self, obj: Obj) -> str:
+        meta = obj.get("metadata", {})
+        return self.key(meta.get("namespace", ""), meta.get("name", ""))
+
+    async def get(self, namespace: str, name: str, rv: str = "") -> Obj:
+        try:
+            if rv:
+                if not rv.isdigit():
+                    raise errors.new_bad_request(f"invalid resource version: {rv}")
+                obj = await self.cacher.get(self.key(namespace, name), int(rv))
+            else:
+                obj = await self.storage.get(self.key(namespace, name))
+        except serrors.StorageError as e:
+            raise interpret(e, self.gr, name) from None
+        if obj is None:
+            raise errors.new_not_found(self.gr, name)
+        return obj
+
+    async def list(
+        self, namespace: str, pred: SelectionPredicate, rv: str = "", rv_match: str = ""
+    ) -> ListResult:
+        """Served from the watch cache for resourceVersion=0 (and NotOlderThan), else etcd."""
+        if rv_match not in ("", "NotOlderThan", "Exact"):
+            raise errors.new_bad_request(f"unknown ResourceVersionMatch value: {rv_match}")
+        if rv_match and not rv:
+            raise errors.new_bad_request(
+                "resourceVersionMatch is forbidden unless resourceVersion is provided"
+            )
+        try:
+            if (
+                rv
+                and not pred.continue_
+                and (rv == "0" or rv_match == "NotOlderThan")
+                and rv.isdigit()
+            ):
+                return await self.cacher.get_list(self.collection_key(namespace), pred, int(rv))
+            return await self.storage.get_list(self.collection_key(namespace), pred, rv, rv_match)
+        except serrors.StorageError as e:
+            raise interpret(e, self.gr, "") from None
+
+    async def watch(
+        self, namespace: str, name: str, pred: SelectionPredicate, rv: str
+    ) -> CacheWatcher:
+        if rv and not rv.isdigit():
+            raise errors.new_bad_request(f"invalid resource version: {rv}")
+        # A watch narrowed to one name (fieldSelector metadata.name) watches that key;
+        # across all namespaces it stays a collection watch, filtered by the selector.
+        exact = name and (namespace or not self.info.namespaced)
+        key = self.key(namespace, name) if exact else self.collection_key(namespace)
+        try:
+            if not rv:
+                # Unset: "the most recent", so catch the cache up with etcd first.
+                await self.cacher.wait_until_fresh(await self.storage.current_revision())
+            return await self.cacher.watch(key, int(rv or 0), pred)
+        except serrors.StorageError as e:
+            raise interpret(e, self.gr, "") from None
+
+    async def _check_namespace(self, namespace: str) -> None:
+        if self.info.namespaced and self.admit_namespace is not None:
+            await self.admit_namespace(namespace)  # type: ignore[misc]
+
+    async def create(
+        self, namespace: str, obj: Obj, dry_run: bool = False, strict: bool = False
+    ) -> Obj:
+        typed.check_type_meta(self.info, obj)
+        strategy.before_create(self.info, obj, namespace, self.clock(), self.rng)
+        name = obj["metadata"].get("name", "")
+        if not name:
+            errs = _name_required()
+            raise errors.new_invalid(self.info.gvk.group, self.info.gvk.kind, "", errs)
+        if object_rv(obj):
+            raise errors.new_bad_request(
+                "resourceVersion should not be set on objects to be created"
+            )
+        await self._check_namespace(obj["metadata"].get("namespace", ""))
+        obj = typed.normalize(self.info, obj, strict=strict)
+        if dry_run:
+            return obj
+        try:
+            return await self.storage.create(self.key_of(obj), obj)
+        except serrors.StorageError as e:
+            if e.code == serrors.ERR_KEY_EXISTS and obj["metadata"].get("generateName"):
+                raise errors.new_generate_name_conflict(self.gr, name, 1) from None
+            raise interpret(e, self.gr, name) from None
+
+    async def update(
+        self,
+        namespace: str,
+        name: str,
+        updater: Callable[[Obj | None], Obj],
+        subresource: str = "",
+        dry_run: bool = False,
+        strict: bool = False,
+    ) -> tuple[Obj, bool]:
+        """GuaranteedUpdate with updater(current) -> new; returns (object, created)."""
+        allow_create = self.info.gvk.kind in strategy.CREATE_ON_UPDATE_KINDS and not subresource
+        created = False
+
+        async def try_update(existing: Obj | None) -> Obj:
+            nonlocal created
+            new = updater(copy.deepcopy(existing) if existing is not None else None)
+            typed.check_type_meta(self.info, new)
+            meta = new.setdefault("metadata", {})
+            if meta.get("name", name) != name:
+                raise errors.new_bad_request(
+                    f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
+                )
+            if existing is None:
+                if not allow_create:
+                    raise errors.new_not_found(self.gr, name)
+                meta.pop("resourceVersion", None)
+                strategy.before_create(self.info, new, namespace, self.clock(), self.rng)
+                await self._check_namespace(namespace)
+                created, new = True, typed.normalize(self.info, new, strict=strict)
+            else:
+                rv = meta.get("resourceVersion", "")
+                if rv and rv != existing["metadata"].get("resourceVersion"):
+                    raise errors.new_conflict(self.gr, name, errors.OPTIMISTIC_LOCK_ERROR_MSG)
+                strategy.before_update(self.info, new, existing, subresource)
+                new = typed.normalize(self.info, new, existing, strict)
+            if dry_run:
+                raise DryRun(new)
+            return new
+
+        try:
+            out = await self.storage.guaranteed_update(
+                self.key(namespace, name), try_update, ignore_not_found=allow_create
+            )
+        except DryRun as d:
+            return d.obj, created
+        except serrors.StorageError as e:
+            raise interpret(e, self.gr, name) from None
+        out = await self._delete_if_finalized(out)
+        return out, created
+
+    async def _delete_if_finalized(self, obj: Obj) -> Obj:
+        """An update that removed the last finalizer of a deleting object deletes it."""
+        meta = obj.get("metadata", {})
+        if not meta.get("deletionTimestamp") or meta.get("finalizers"):
+            return obj
+        if meta.get("deletionGracePeriodSeconds", 0) and self.info.gvk.kind == "Pod":
+            return obj  # a pod waits for its kubelet (grace period) before going away
+        if self.info.gvk.kind == "Namespace" and obj.get("spec", {}).get("finalizers"):
+            return obj
+        try:
+            return await self.storage.delete(self.key_of(obj))
+        except serrors.StorageError as e:
+            if e.code == serrors.ERR_KEY_NOT_FOUND:
+                return obj
+            raise interpret(e, self.gr, meta.get("name", "")) from None
+
+
+def _name_required():  # type: ignore[no-untyped-def]
+    from miniapi.validation.field import new_path, required
+
+    return [required(new_path("metadata", "name"), "name or generateName is required")]

@@ -1,0 +1,178 @@
+"""The HTTP(S) server: the handler chain and the non-resource endpoints.
+
+Mirrors k8s.io/apiserver/pkg/server/config.go (DefaultBuildHandlerChain:
+panic recovery, request info, max-in-flight 429s, authentication, then the
+API mux), server/healthz (healthz/livez/readyz with an etcd check),
+routes/version.go (/version) and routes/metrics.go, with discovery at
+/api and /apis and the REST resources under them. Errors are Status bodies.
+Omitted: authorization, admission, audit, priority-and-fairness, /openapi/v2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiohttp import web
+
+from miniapi import errors, scheme
+from miniapi.runtime import Scheme
+from miniapiserver import metrics
+from miniapiserver.auth.authn import PUBLIC_PATHS, Authenticator
+from miniapiserver.endpoints import discovery, installer, openapi, responsewriters
+from miniapiserver.endpoints.requestinfo import new_request_info
+from miniapiserver.registry.store import RegistryStore
+from miniapiserver.storage.etcd3_store import Store
+
+log = logging.getLogger(__name__)
+
+VERSION = {
+    "major": "1",
+    "minor": "32",
+    "gitVersion": "v1.32.0-minicloud",
+    "gitCommit": "",
+    "gitTreeState": "clean",
+    "buildDate": "2026-01-01T00:00:00Z",
+    "goVersion": "python3.11",
+    "compiler": "cpython",
+    "platform": "linux/amd64",
+}
+LONG_RUNNING_VERBS = ("watch",)
+
+
+class APIServer:
+    """Routes requests; owns the in-flight limits and the authenticator."""
+
+    def __init__(
+        self,
+        storage: Store,
+        stores: dict[str, RegistryStore],
+        authenticator: Authenticator | None,
+        scheme_: Scheme = scheme.SCHEME,
+        max_requests_inflight: int = 400,
+        max_mutating_requests_inflight: int = 200,
+    ) -> None:
+        self.storage = storage
+        self.stores = stores
+        self.authenticator = authenticator
+        self.scheme = scheme_
+        self.limits = {
+            "readonly": max_requests_inflight,
+            "mutating": max_mutating_requests_inflight,
+        }
+        self.inflight = {"readonly": 0, "mutating": 0}
+        self.address = "127.0.0.1:6443"
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=1 << 40)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        return app
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """The handler chain, outermost first."""
+        ri = new_request_info(request.method, request.path, request.query_string)
+        started = time.monotonic()
+        code, dry_run = 500, "dryRun" in request.query
+        try:
+            resp = await self._authenticated(request, ri)
+            code = resp.status
+            return resp
+        except errors.StatusError as e:
+            code = e.code
+            return responsewriters.error_response(e)
+        except (asyncio.CancelledError, ConnectionResetError):
+            code = 499  # the client went away
+            raise
+        except Exception as e:  # WithPanicRecovery: a bug is a 500 Status, not a traceback
+            log.exception("handler failed on %s %s", request.method, request.path)
+            return responsewriters.error_response(errors.new_internal_error(e))
+        finally:
+            labels = metrics.labels(ri, request.method, dry_run)
+            metrics.REQUESTS.labels(**labels, code=str(code)).inc()
+            metrics.LATENCY.labels(**labels).observe(time.monotonic() - started)
+
+    async def _authenticated(self, request: web.Request, ri) -> web.StreamResponse:  # type: ignore[no-untyped-def]
+        if self.authenticator is not None and request.path not in PUBLIC_PATHS:
+            peercert = request.transport.get_extra_info("peercert") if request.transport else None
+            user = self.authenticator.authenticate(request.headers.get("Authorization"), peercert)
+            if user is None:
+                raise errors.new_unauthorized("Unauthorized")
+            request["user"] = user
+        if not ri.is_resource_request:
+            return await self.non_resource(request)
+        if ri.verb in LONG_RUNNING_VERBS:
+            gauge = metrics.LONGRUNNING.labels(
+                **{
+                    k: v
+                    for k, v in metrics.labels(ri, request.method, False).items()
+                    if k != "dry_run"
+                }
+            )
+            gauge.inc()
+            try:
+                return await installer.serve(request, ri, self.scheme, self.stores)
+            finally:
+                gauge.dec()
+        kind = "readonly" if ri.verb in ("get", "list") else "mutating"
+        if 0 < self.limits[kind] <= self.inflight[kind]:  # 0 means no limit, as upstream
+            e = errors.new_too_many_requests("Too many requests, please try again later.", 1)
+            raise e
+        self.inflight[kind] += 1
+        try:
+            return await installer.serve(request, ri, self.scheme, self.stores)
+        finally:
+            self.inflight[kind] -= 1
+
+    async def non_resource(self, request: web.Request) -> web.StreamResponse:
+        path = request.path.rstrip("/") or "/"
+        if request.method not in ("GET", "HEAD"):
+            raise installer.not_found()
+        if path in ("/healthz", "/livez", "/readyz"):
+            return await self.health(request, path)
+        if path == "/version":
+            return web.json_response(VERSION)
+        if path == "/metrics":
+            return web.Response(body=metrics.exposition(), content_type="text/plain")
+        if path == "/openapi/v3" or path.startswith("/openapi/v3/"):
+            doc = openapi.serve(path)
+            if doc is None:
+                raise installer.not_found()
+            return web.Response(body=doc, content_type="application/json")
+        body = self.discovery(path)
+        if body is None:
+            raise installer.not_found()
+        return web.json_response(body)
+
+    def discovery(self, path: str) -> dict | None:
+        parts = path.strip("/").split("/")
+        doc = None
+        if parts == ["api"]:
+            doc = discovery.api_versions(self.address)
+        elif parts == ["apis"]:
+            doc = discovery.api_group_list(self.scheme)
+        elif len(parts) == 2 and parts[0] == "api":
+            doc = discovery.api_resource_list(self.scheme, "", parts[1])
+        elif len(parts) == 2 and parts[0] == "apis":
+            doc = discovery.api_group(self.scheme, parts[1])
+        elif len(parts) == 3 and parts[0] == "apis":
+            doc = discovery.api_resource_list(self.scheme, parts[1], parts[2])
+        return scheme.encode(doc) if doc is not None else None
+
+    async def health(self, request: web.Request, path: str) -> web.Response:
+        """healthz/livez/readyz: ping and etcd checks; ?verbose lists them."""
+        checks = [("ping", True)]
+        if path != "/livez":
+            try:
+                await asyncio.wait_for(self.storage.current_revision(), 2.0)
+                checks.append(("etcd", True))
+            except Exception:
+                checks.append(("etcd", False))
+        ok = all(passed for _, passed in checks)
+        if "verbose" in request.query:
+            lines = [f"[{'+' if p else '-'}]{n} {'ok' if p else 'failed'}" for n, p in checks]
+            name = path.strip("/")
+            text = "\n".join(lines) + f"\n{name} check {'passed' if ok else 'failed'}\n"
+        else:
+            text = "ok" if ok else f"{path.strip('/')} check failed"
+        return web.Response(text=text, status=200 if ok else 500)

@@ -1,0 +1,91 @@
+"""What the registry hands to a store and gets back from it.
+
+Mirrors k8s.io/apiserver/pkg/storage/interfaces.go (Preconditions, ListOptions,
+UpdateFunc), selection_predicate.go (SelectionPredicate: label + field
+selector, Limit, Continue, Empty) and k8s.io/apimachinery/pkg/watch (Event).
+Objects are JSON-shaped dicts here, as upstream's generic store sees
+`unstructured.Unstructured`; typed structs live in the strategies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Obj = dict[str, Any]
+
+ADDED = "ADDED"
+MODIFIED = "MODIFIED"
+DELETED = "DELETED"
+BOOKMARK = "BOOKMARK"
+ERROR = "ERROR"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One watch.Event: type, the object (a Status for ERROR) and its revision.
+
+    `cache` is shared by every watcher that got the same object from one cache
+    event, so its serialization is computed once (upstream's cachingObject).
+    """
+
+    type: str
+    object: Obj
+    rv: int = 0
+    cache: dict[str, bytes] | None = field(default=None, compare=False)
+
+
+def object_rv(obj: Obj) -> int:
+    """APIObjectVersioner.ObjectResourceVersion: 0 when unset."""
+    rv = obj.get("metadata", {}).get("resourceVersion") or ""
+    return int(rv) if rv.isdigit() else 0
+
+
+def set_object_rv(obj: Obj, rv: int) -> None:
+    """APIObjectVersioner.UpdateObject: an empty string for 0."""
+    obj.setdefault("metadata", {})["resourceVersion"] = str(rv) if rv else ""
+    if not rv:
+        obj["metadata"].pop("resourceVersion")
+
+
+@dataclass(frozen=True)
+class Preconditions:
+    """storage.Preconditions: the uid and/or resourceVersion the object must still have."""
+
+    uid: str | None = None
+    resource_version: str | None = None
+
+
+@dataclass
+class SelectionPredicate:
+    """Which objects a LIST or WATCH returns, and how many per page.
+
+    `get_attrs(obj)` returns (labels, fields) for the object, like a strategy's
+    GetAttrs; `label`/`field` are matchers over those maps (None matches all).
+    """
+
+    label: Callable[[dict[str, str]], bool] | None = None
+    field: Callable[[dict[str, str]], bool] | None = None
+    get_attrs: Callable[[Obj], tuple[dict[str, str], dict[str, str]]] | None = None
+    limit: int = 0
+    continue_: str = ""
+    allow_watch_bookmarks: bool = False
+
+    def empty(self) -> bool:
+        return self.label is None and self.field is None
+
+    def matches(self, obj: Obj) -> bool:
+        if self.empty():
+            return True
+        if self.get_attrs is None:
+            return True
+        labels, fields = self.get_attrs(obj)
+        if self.label is not None and not self.label(labels):
+            return False
+        return self.field is None or self.field(fields)
+
+
+EVERYTHING = SelectionPredicate()
+
+UpdateFunc = Callable[[Obj], Obj]
