@@ -53,6 +53,14 @@ COMMANDS = {
     "exec": ("exec_cmd", "execute new process inside the container"),
 }
 
+# The image side (containerd/BuildKit/podman's role, not runc's): minicontainer.image.cli.
+IMAGE_COMMANDS = {
+    "build": "build an image from a Dockerfile",
+    "image": "manage images: ls, rm, inspect, history, import, export, prune, scan, run",
+    "push": "push an image to a registry",
+    "pull": "pull an image from a registry",
+}
+
 
 class Context:
     """What every command gets: the global flag values and the logger."""
@@ -66,6 +74,7 @@ class Context:
 def usage() -> str:
     lines = [f"NAME:\n   {PROG} - Open Container Initiative runtime\n", "COMMANDS:"]
     lines += [f"   {name:<10}{text}" for name, (_m, text) in COMMANDS.items()]
+    lines += [f"   {name:<10}{text}" for name, text in IMAGE_COMMANDS.items()]
     lines.append("\nGLOBAL OPTIONS:")
     lines += [f"   --{f.key}" for f in GLOBAL_FLAGS]
     return "\n".join(lines) + "\n"
@@ -93,6 +102,10 @@ def main(argv: list[str]) -> int:
         )
         return 1
     name = rest[0]
+    if name in IMAGE_COMMANDS:
+        from minicontainer.image.cli import main as image_main
+
+        return image_main(rest)
     if name not in COMMANDS:
         log.error(f"No help topic for '{name}'\n")
         return 3
