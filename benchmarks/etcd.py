@@ -4,8 +4,10 @@ Both fsync every write; clusters of 1 and 3 members start on free ports with
 temp data dirs. One asyncio gRPC load generator (our etcdserverpb protos)
 measures: Put throughput and p50/p99 latency at 1, 16 and 256 concurrent
 clients, linearizable Range throughput at 16 clients, and watch delivery
-latency (Put acknowledged → event received). Prints one JSON line per figure,
-then one per ratio (miniraft / etcd). Bounded to about two minutes.
+latency (Put acknowledged → event received). Each figure also carries the
+members' CPU time per operation (user + system, from /proc), which a loaded
+shared machine disturbs far less than throughput. Prints one JSON line per
+figure, then one per ratio (miniraft / etcd). Bounded to about two minutes.
 Usage: .venv/bin/python benchmarks/etcd.py [--seconds 2.0]
 """
 
@@ -15,6 +17,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -30,6 +33,16 @@ from miniraft.api.etcdserverpb import rpc_pb2_grpc as rpc
 from miniraft.server.procs import ProcCluster, wait_ready
 
 VALUE = b"v" * 256
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of the member processes so far (fields 14, 15 of stat)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -85,17 +98,19 @@ async def watch_latency(chans, seconds: float) -> list[float]:
     return lat
 
 
-async def measure(target: str, endpoints: list[str], seconds: float, emit) -> dict:
+async def measure(target: str, endpoints: list[str], pids: list[int], seconds: float, emit) -> dict:
     chans = [grpc.aio.insecure_channel(e) for e in endpoints for _ in range(2)]
     stubs = [rpc.KVStub(c) for c in chans]
     out = {}
     for clients in (1, 16, 256):
+        c0 = cpu_seconds(pids)
         ops, lat = await load(stubs, clients, seconds, put)
         out[("put", clients)] = ops
-        emit(target, "put", clients, ops, lat)
+        emit(target, "put", clients, ops, lat, cpu_seconds(pids) - c0)
+    c0 = cpu_seconds(pids)
     ops, lat = await load(stubs, 16, seconds, get)
     out[("range", 16)] = ops
-    emit(target, "range_linearizable", 16, ops, lat)
+    emit(target, "range_linearizable", 16, ops, lat, cpu_seconds(pids) - c0)
     lat = await watch_latency(chans, seconds)
     out[("watch", 1)] = len(lat) / seconds
     emit(target, "watch_put_to_event", 1, len(lat) / seconds, lat)
@@ -104,7 +119,12 @@ async def measure(target: str, endpoints: list[str], seconds: float, emit) -> di
     return out
 
 
-def emit(target: str, bench: str, clients: int, ops: float, lat: list[float]) -> None:
+def emit(
+    target: str, bench: str, clients: int, ops: float, lat: list[float], cpu: float | None = None
+) -> None:
+    extra = {}
+    if cpu is not None and lat:
+        extra["server_cpu_ms_per_op"] = round(cpu * 1000 / len(lat), 2)
     print(
         json.dumps(
             {
@@ -116,6 +136,7 @@ def emit(target: str, bench: str, clients: int, ops: float, lat: list[float]) ->
                 "p50_ms": round(pct(lat, 0.5), 2),
                 "p99_ms": round(pct(lat, 0.99), 2),
                 "mean_ms": round(statistics.fmean(lat) * 1000, 2) if lat else 0.0,
+                **extra,
             }
         ),
         flush=True,
@@ -126,7 +147,8 @@ def run_target(binary: str | None, members: int, seconds: float) -> dict:
     name = f"{'etcd' if binary else 'miniraft'}-{members}"
     with ProcCluster(members, binary=binary) as c:
         wait_ready(c)
-        return asyncio.run(measure(name, [m.endpoint for m in c.members], seconds, emit))
+        pids = [m.p.pid for m in c.members if m.p is not None]
+        return asyncio.run(measure(name, [m.endpoint for m in c.members], pids, seconds, emit))
 
 
 def main(argv: list[str]) -> int:

@@ -133,7 +133,9 @@ class MemoryStorage:
                 f"compact {compact_index} is out of bound lastindex({self.last_index()})"
             )
         i = compact_index - offset
-        self.ents = [Entry(term=self.ents[i].term, index=self.ents[i].index)] + self.ents[i + 1 :]
+        dummy = Entry(term=self.ents[i].term, index=self.ents[i].index)
+        del self.ents[:i]  # in place: no second copy of the kept tail
+        self.ents[0] = dummy
 
     def append(self, entries: list[Entry] | tuple[Entry, ...]) -> None:
         """Append entries, truncating any conflicting suffix first."""
@@ -150,4 +152,8 @@ class MemoryStorage:
             raise IndexError(
                 f"missing log entry [last: {self.last_index()}, append at: {entries[0].index}]"
             )
-        self.ents = self.ents[:offset] + list(entries)
+        if offset < len(self.ents):
+            # A conflicting suffix: truncate in place (rare; only after a leader change).
+            del self.ents[offset:]
+        # The common case is a pure append: O(len(entries)), never a copy of the log.
+        self.ents.extend(entries)

@@ -70,12 +70,7 @@ class V3Server:
         if s.lead == NONE:
             raise rpcerr.ErrGRPCNoLeader
         fut = s.w.register(rid)
-        try:
-            s.node.propose(data)
-        except ErrProposalDropped:
-            s.w.cancel(rid)
-            raise rpcerr.ErrGRPCNoLeader from None
-        s.kick()
+        s.propose(rid, data)  # batched with its neighbours into one MsgProp
         return await self._wait_result(fut, rid)
 
     async def _wait_result(self, fut: asyncio.Future, rid: int):

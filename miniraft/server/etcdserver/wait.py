@@ -25,6 +25,11 @@ class Wait:
         if fut is not None and not fut.done():
             fut.set_result(value)
 
+    def fail(self, rid: int, exc: BaseException) -> None:
+        fut = self.m.pop(rid, None)
+        if fut is not None and not fut.done():
+            fut.set_exception(exc)
+
     def cancel(self, rid: int) -> None:
         self.m.pop(rid, None)
 

@@ -91,3 +91,19 @@ def test_append_with_gap_fails() -> None:
     s = storage_with([(3, 3), (4, 4), (5, 5)])
     with pytest.raises(IndexError):
         s.append([Entry(term=5, index=7)])
+
+
+def test_append_extends_in_place_and_slices_stay_valid() -> None:
+    """Appending must not copy the log (amortised O(len(entries))), and a slice
+    handed out by entries() must not change when a conflict truncates the tail."""
+    s = storage_with([(3, 3), (4, 4), (5, 5)])
+    backing = s.ents
+    s.append([Entry(term=5, index=6), Entry(term=5, index=7)])
+    assert s.ents is backing
+    before = s.entries(4, 8)
+    s.append([Entry(term=6, index=5)])  # conflict at 5: truncate in place
+    assert s.ents is backing
+    assert [(e.index, e.term) for e in s.ents] == [(3, 3), (4, 4), (5, 6)]
+    assert [(e.index, e.term) for e in before] == [(4, 4), (5, 5), (6, 5), (7, 5)]
+    s.compact(4)
+    assert [(e.index, e.term) for e in s.ents] == [(4, 4), (5, 6)]
