@@ -1,0 +1,1 @@
+"""The informer machinery (k8s.io/client-go/tools/cache)."""
