@@ -1,0 +1,4 @@
+"""The in-tree plugins of the default profile.
+
+Mirrors pkg/scheduler/framework/plugins (one module per plugin directory).
+"""

@@ -1,0 +1,225 @@
+"""The running scheduler: informers in, bindings, events and pod status out.
+
+Mirrors cmd/kube-scheduler/app/server.go (Run: informers, WaitForCacheSync,
+sched.Run), scheduler.go (the ScheduleOne loop, flushBackoffQCompleted every
+second, flushUnschedulablePodsLeftover every 30 s, cache cleanup) and the API side
+of schedule_one.go: POST pods/<name>/binding (DefaultBinder), Events with reasons
+Scheduled / FailedScheduling, the PodScheduled=False condition with reason
+Unschedulable and status.nominatedNodeName (updatePod), DELETE of preemption victims.
+The pure Scheduler decides; this adapter performs its requests after each decision,
+in order, and reports a failed binding back (forget the assumed pod, requeue).
+Omitted: leader election, events.k8s.io/v1 (core/v1 Events are written), metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from datetime import UTC, datetime
+
+from miniapi import errors
+from miniapi.base import replace
+from miniapi.core.v1 import (
+    Binding,
+    Event,
+    EventSource,
+    Namespace,
+    Node,
+    ObjectReference,
+    Pod,
+    Service,
+)
+from miniapi.meta.v1 import ObjectMeta
+from miniapi.scheme import to_json
+from miniclient.cache.controller import ResourceEventHandlerFuncs
+from miniclient.informers import SharedInformerFactory
+from miniclient.rest import STRATEGIC_MERGE_PATCH, Client
+from minischeduler.config import KubeSchedulerConfiguration
+from minischeduler.framework.status import Status
+from minischeduler.scheduler import Scheduler
+
+COMPONENT = "default-scheduler"
+
+
+def _terminal(pod: Pod) -> bool:
+    return pod.status.phase in ("Succeeded", "Failed")
+
+
+class SchedulerServer:
+    def __init__(self, client: Client, cfg: KubeSchedulerConfiguration, seed: int | None = None):
+        self.client = client
+        self.pending: list = []  # API requests decided by the core, performed in order
+        self.scheduler = Scheduler(
+            cfg,
+            random.Random(seed),
+            time.monotonic,
+            bind=self._bind,
+            delete_pod=lambda pod: self.pending.append(("delete", pod)),
+            record_event=lambda pod, typ, reason, msg: self.pending.append(
+                ("event", pod, typ, reason, msg)
+            ),
+            update_status=lambda pod, reason, msg, nominated: self.pending.append(
+                ("status", pod, reason, msg, nominated)
+            ),
+            explain=True,
+        )
+        self.factory = SharedInformerFactory(client)
+
+    def _bind(self, pod: Pod, node: str) -> Status | None:
+        self.pending.append(("bind", pod, node))
+        return None
+
+    def _wire_informers(self) -> None:
+        s = self.scheduler
+        pods = self.factory.for_resource(Pod)
+        nodes = self.factory.for_resource(Node, namespaced=False)
+
+        def pod_add(p: Pod) -> None:
+            if not _terminal(p):
+                s.on_pod_add(p)
+
+        def pod_update(old: Pod, new: Pod) -> None:
+            if _terminal(new):
+                s.on_pod_delete(old)
+            else:
+                s.on_pod_update(old, new)
+
+        pods.add_event_handler(ResourceEventHandlerFuncs(pod_add, pod_update, s.on_pod_delete))
+        nodes.add_event_handler(
+            ResourceEventHandlerFuncs(s.on_node_add, s.on_node_update, s.on_node_delete)
+        )
+        self.factory.for_resource(Namespace, namespaced=False).add_event_handler(
+            ResourceEventHandlerFuncs(
+                s.on_namespace, lambda old, new: s.on_namespace(new), s.on_namespace_delete
+            )
+        )
+        self.factory.for_resource(Service).add_event_handler(
+            ResourceEventHandlerFuncs(
+                s.on_service, lambda old, new: s.on_service(new), s.on_service_delete
+            )
+        )
+
+    def debug_explain(self, key: str) -> dict | None:
+        """The /debug/explain body for namespace/name, or None."""
+        from minischeduler.explain import explain_to_dict
+
+        ex = self.scheduler.explanations.get(key)
+        return explain_to_dict(ex) if ex else None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._wire_informers()
+        self.factory.start()
+        await self.factory.wait_for_cache_sync()
+        q = self.scheduler.queue
+        last_flush = 0.0
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                if now - last_flush >= 1.0:
+                    q.flush_backoff_q_completed()
+                    q.flush_unschedulable_pods_left_over()
+                    self.scheduler.cache.cleanup_assumed_pods(now)
+                    last_flush = now
+                outcome = self.scheduler.schedule_one()
+                await self.perform()
+                if outcome is None:
+                    await asyncio.sleep(0.05)
+        finally:
+            await self.factory.shutdown()
+
+    async def perform(self) -> None:
+        """Send what the last decisions asked for; a failed bind undoes its events."""
+        failed: set[str] = set()
+        while self.pending:
+            item, *args = self.pending.pop(0)
+            if item == "bind":
+                pod, node = args
+                try:
+                    await self._post_binding(pod, node)
+                except errors.StatusError as e:
+                    failed.add(pod.metadata.uid)
+                    self.scheduler.cache.forget_pod(pod)
+                    self.scheduler.queue.add(replace(pod, spec=replace(pod.spec, node_name="")))
+                    await self._event(pod, "Warning", "FailedScheduling", f"Binding rejected: {e}")
+            elif item == "event":
+                if args[0].metadata.uid not in failed:
+                    await self._event(*args)
+            elif item == "status":
+                await self._pod_condition(*args)
+            elif item == "delete":
+                try:
+                    await self.client.resource(Pod).delete(
+                        args[0].metadata.name, args[0].metadata.namespace
+                    )
+                except errors.StatusError:
+                    pass  # already gone: the victim's deletion is what we wanted
+
+    async def _post_binding(self, pod: Pod, node: str) -> None:
+        binding = Binding(
+            api_version="v1",
+            kind="Binding",
+            metadata=ObjectMeta(
+                name=pod.metadata.name, namespace=pod.metadata.namespace, uid=pod.metadata.uid
+            ),
+            target=ObjectReference(kind="Node", name=node),
+        )
+        path = self.client.resource(Pod).path(pod.metadata.namespace, pod.metadata.name, "binding")
+        await self.client.request("POST", path, body=to_json(binding))
+
+    async def _event(self, pod: Pod, typ: str, reason: str, msg: str) -> None:
+        now = datetime.now(UTC).replace(microsecond=0)
+        ev = Event(
+            api_version="v1",
+            kind="Event",
+            metadata=ObjectMeta(
+                name=f"{pod.metadata.name}.{random.getrandbits(40):x}",
+                namespace=pod.metadata.namespace,
+            ),
+            involved_object=ObjectReference(
+                kind="Pod",
+                api_version="v1",
+                name=pod.metadata.name,
+                namespace=pod.metadata.namespace,
+                uid=pod.metadata.uid,
+            ),
+            reason=reason,
+            message=msg,
+            type=typ,
+            source=EventSource(component=COMPONENT),
+            first_timestamp=now,
+            last_timestamp=now,
+            count=1,
+            reporting_component=COMPONENT,
+            action="Scheduling" if reason == "FailedScheduling" else "Binding",
+        )
+        try:
+            await self.client.resource(Event).create(ev)
+        except errors.StatusError:
+            pass  # events are best effort, as in client-go's recorder
+
+    async def _pod_condition(self, pod: Pod, reason: str, msg: str, nominated: str) -> None:
+        now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        status: dict = {
+            "conditions": [
+                {
+                    "type": "PodScheduled",
+                    "status": "False",
+                    "reason": reason,
+                    "message": msg,
+                    "lastTransitionTime": now,
+                }
+            ]
+        }
+        if nominated:
+            status["nominatedNodeName"] = nominated
+        try:
+            await self.client.resource(Pod).patch(
+                pod.metadata.name,
+                {"status": status},
+                STRATEGIC_MERGE_PATCH,
+                pod.metadata.namespace,
+                "status",
+            )
+        except errors.StatusError:
+            pass  # the pod may be gone; the next attempt writes again
