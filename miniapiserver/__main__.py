@@ -4,7 +4,8 @@ Mirrors cmd/kube-apiserver/app/options (the flag names: --etcd-servers,
 --etcd-prefix, --etcd-compaction-interval, --bind-address, --secure-port,
 --tls-cert-file, --tls-private-key-file, --client-ca-file, --token-auth-file,
 --service-cluster-ip-range, --max-requests-inflight,
---max-mutating-requests-inflight, --watch-cache-sizes' default size). On first
+--max-mutating-requests-inflight, --watch-cache-sizes' default size,
+--authorization-mode, --encryption-provider-config). On first
 start without certificates it generates a CA, a serving certificate and an
 admin token under --data-dir and writes a kubeconfig (--write-kubeconfig).
 """
@@ -22,6 +23,8 @@ from pathlib import Path
 from miniapiserver.app import Config, Running
 from miniapiserver.auth import certs
 from miniapiserver.auth.authn import Authenticator, load_token_file
+from miniapiserver.auth.authorizer import parse_modes
+from miniapiserver.storage.value import encryptionconfig
 
 
 def duration_seconds(text: str) -> float:
@@ -58,6 +61,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--max-requests-inflight", type=int, default=400)
     p.add_argument("--max-mutating-requests-inflight", type=int, default=200)
     p.add_argument("--default-watch-cache-size", type=int, default=1000)
+    p.add_argument(
+        "--authorization-mode",
+        default="AlwaysAllow",
+        help="ordered comma list of AlwaysAllow, RBAC",
+    )
+    p.add_argument(
+        "--encryption-provider-config",
+        default="",
+        help="an EncryptionConfiguration file: how resources are encrypted in etcd",
+    )
     p.add_argument(
         "--watch-bookmark-interval",
         type=duration_seconds,
@@ -96,12 +109,22 @@ def build_config(args: argparse.Namespace) -> tuple[Config, str]:
         bookmark_interval=args.watch_bookmark_interval,
         max_requests_inflight=args.max_requests_inflight,
         max_mutating_requests_inflight=args.max_mutating_requests_inflight,
+        authorization_modes=tuple(parse_modes(args.authorization_mode)),
+        encryption=(
+            encryptionconfig.load(args.encryption_provider_config)
+            if args.encryption_provider_config
+            else None
+        ),
     )
     return config, token
 
 
 async def run(args: argparse.Namespace) -> int:
-    config, token = build_config(args)
+    try:
+        config, token = build_config(args)
+    except (ValueError, OSError) as e:  # a bad flag or config file: upstream's "Error: ..." exit
+        print(f"Error: {e}", file=sys.stderr)
+        return 1
     store = None
     if not config.etcd_servers:
         from miniapiserver import embedded  # miniraft is loaded only when it is the store

@@ -4,7 +4,11 @@ Mirrors cmd/kube-apiserver/app/server.go (CreateServerChain, Run) and the
 storage factory of k8s.io/apiserver/pkg/server/storage: one etcd client and
 store for all resources, a generic registry (with its watch cache) per
 resource, the system namespaces created at start (pkg/controlplane's
-SystemNamespaces via the bootstrap controller) and the compactor.
+SystemNamespaces via the bootstrap controller), the bootstrap RBAC roles
+(pkg/registry/rbac/rest's "rbac/bootstrap-roles" post-start hook: created when
+missing, never overwritten), the authorizer chain of --authorization-mode
+(pkg/kubeapiserver/authorizer/config.go), the encryption-at-rest transformers
+of --encryption-provider-config, and the compactor.
 """
 
 from __future__ import annotations
@@ -18,12 +22,18 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from miniapi import errors, scheme
+from miniapiserver.auth import bootstrap_policy
 from miniapiserver.auth.authn import Authenticator
+from miniapiserver.auth.authorizer import AlwaysAllow, Authorizer, Union
+from miniapiserver.auth.policy_cache import CachePolicySource
+from miniapiserver.auth.rbac import RBACAuthorizer, RuleResolver
 from miniapiserver.etcd.client import Client
-from miniapiserver.registry.store import RegistryStore
+from miniapiserver.registry.store import KEY_PREFIXES, RegistryStore
 from miniapiserver.server import APIServer
 from miniapiserver.storage.compact import compactor
 from miniapiserver.storage.etcd3_store import Store
+from miniapiserver.storage.value.encryptionconfig import ResourceTransformer, transformer_for
+from miniapiserver.storage.value.transformer import Transformer
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
@@ -43,6 +53,8 @@ class Config:
     bookmark_interval: float = 60.0
     max_requests_inflight: int = 400
     max_mutating_requests_inflight: int = 200
+    authorization_modes: tuple[str, ...] = ("AlwaysAllow",)
+    encryption: list[ResourceTransformer] | None = None
 
 
 class Running:
@@ -51,12 +63,35 @@ class Running:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.client = Client(config.etcd_servers)
-        self.storage = Store(self.client, config.etcd_prefix)
+        self.storage = Store(self.client, config.etcd_prefix, self._transformers())
         self.rng = random.Random()
         self.stores: dict[str, RegistryStore] = {}
         self.runner: web.AppRunner | None = None
         self.tasks: list[asyncio.Task] = []
         self.port = config.secure_port
+
+    def _transformers(self) -> dict[str, Transformer]:
+        """Each resource's key prefix -> the transformer the encryption config gives it."""
+        out: dict[str, Transformer] = {}
+        if not self.config.encryption:
+            return out
+        for info in scheme.SCHEME.resources():
+            if info.list_type is None:
+                continue
+            t = transformer_for(self.config.encryption, info.gvk.group, info.resource)
+            if t is not None:
+                out[KEY_PREFIXES.get((info.gvk.group, info.resource), info.resource)] = t
+        return out
+
+    def authorizer(self) -> Authorizer:
+        """config.New: one authorizer per mode, in the order given, asked as a union."""
+        chain: list[Authorizer] = []
+        for mode in self.config.authorization_modes:
+            if mode == "RBAC":
+                chain.append(RBACAuthorizer(CachePolicySource(self.stores)))
+            else:
+                chain.append(AlwaysAllow())
+        return Union(chain)
 
     def _build_stores(self) -> None:
         for info in scheme.SCHEME.resources():
@@ -93,6 +128,7 @@ class Running:
             store.cacher.start()
         await asyncio.gather(*(s.cacher.ready.wait() for s in self.stores.values()))
         await self._system_namespaces()
+        await self._bootstrap_roles()
         self.tasks.append(
             asyncio.create_task(compactor(self.client, self.config.etcd_compaction_interval))
         )
@@ -100,7 +136,11 @@ class Running:
             self.storage, self.stores, self.config.authenticator,
             max_requests_inflight=self.config.max_requests_inflight,
             max_mutating_requests_inflight=self.config.max_mutating_requests_inflight,
+            authorizer=self.authorizer(),
         )  # fmt: skip
+        if "RBAC" in self.config.authorization_modes:
+            # The policybased RBAC storages: with AlwaysAllow alone every escalate/bind is allowed.
+            server.escalation_resolver = RuleResolver(CachePolicySource(self.stores))
         self.runner = web.AppRunner(server.app(), handle_signals=False, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(
@@ -126,6 +166,20 @@ class Running:
             obj = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
             try:
                 await store.create("", obj)
+            except errors.StatusError as e:
+                if e.code != 409:
+                    raise
+
+    async def _bootstrap_roles(self) -> None:
+        """EnsureRBACPolicy: the default ClusterRoles and bindings, created when missing."""
+        rbac = "rbac.authorization.k8s.io"
+        pairs = [(f"{rbac}/clusterroles", r) for r in bootstrap_policy.cluster_roles()]
+        pairs += [
+            (f"{rbac}/clusterrolebindings", b) for b in bootstrap_policy.cluster_role_bindings()
+        ]
+        for resource, obj in pairs:
+            try:
+                await self.stores[resource].create("", obj)
             except errors.StatusError as e:
                 if e.code != 409:
                     raise

@@ -1,11 +1,14 @@
 """The HTTP(S) server: the handler chain and the non-resource endpoints.
 
 Mirrors k8s.io/apiserver/pkg/server/config.go (DefaultBuildHandlerChain:
-panic recovery, request info, max-in-flight 429s, authentication, then the
-API mux), server/healthz (healthz/livez/readyz with an etcd check),
+panic recovery, request info, max-in-flight 429s, authentication, then
+filters/authorization.go's 403 for whatever the authorizer does not allow, then
+the API mux; upstream authorizes after the in-flight limit, here before it, so a
+refused request takes no slot), server/healthz (healthz/livez/readyz with an
+etcd check),
 routes/version.go (/version) and routes/metrics.go, with discovery at
 /api and /apis and the REST resources under them. Errors are Status bodies.
-Omitted: authorization, admission, audit, priority-and-fairness, /openapi/v2.
+Omitted: admission, audit, priority-and-fairness, /openapi/v2.
 """
 
 from __future__ import annotations
@@ -17,11 +20,20 @@ import time
 from aiohttp import web
 
 from miniapi import errors, scheme
-from miniapi.runtime import Scheme
+from miniapi.runtime import GroupResource, Scheme
 from miniapiserver import metrics
-from miniapiserver.auth.authn import PUBLIC_PATHS, Authenticator
+from miniapiserver.auth import escalation, reviews
+from miniapiserver.auth.authn import PUBLIC_PATHS, Authenticator, UserInfo
+from miniapiserver.auth.authorizer import (
+    DECISION_ALLOW,
+    AlwaysAllow,
+    Authorizer,
+    attributes_from,
+    forbidden_message,
+)
+from miniapiserver.auth.rbac import RuleResolver
 from miniapiserver.endpoints import discovery, installer, openapi, responsewriters
-from miniapiserver.endpoints.requestinfo import new_request_info
+from miniapiserver.endpoints.requestinfo import RequestInfo, new_request_info
 from miniapiserver.registry.store import RegistryStore
 from miniapiserver.storage.etcd3_store import Store
 
@@ -39,6 +51,7 @@ VERSION = {
     "platform": "linux/amd64",
 }
 LONG_RUNNING_VERBS = ("watch",)
+RBAC_WRITES = ("roles", "clusterroles", "rolebindings", "clusterrolebindings")
 
 
 class APIServer:
@@ -52,10 +65,14 @@ class APIServer:
         scheme_: Scheme = scheme.SCHEME,
         max_requests_inflight: int = 400,
         max_mutating_requests_inflight: int = 200,
+        authorizer: Authorizer | None = None,
     ) -> None:
         self.storage = storage
         self.stores = stores
         self.authenticator = authenticator
+        self.authorizer: Authorizer = authorizer or AlwaysAllow()
+        # Set with RBAC: role and binding writes must not grant more than the writer holds.
+        self.escalation_resolver: RuleResolver | None = None
         self.scheme = scheme_
         self.limits = {
             "readonly": max_requests_inflight,
@@ -99,8 +116,14 @@ class APIServer:
             if user is None:
                 raise errors.new_unauthorized("Unauthorized")
             request["user"] = user
+            self.authorize(ri, user)
+            if self.escalation_resolver is not None and ri.resource in RBAC_WRITES:
+                request["admit_write"] = self._escalation_check(ri, user)
         if not ri.is_resource_request:
             return await self.non_resource(request)
+        if reviews.serves(ri):
+            user = request.get("user") or UserInfo("")
+            return await reviews.serve(request, ri, user, self.authorizer)
         if ri.verb in LONG_RUNNING_VERBS:
             gauge = metrics.LONGRUNNING.labels(
                 **{
@@ -123,6 +146,32 @@ class APIServer:
             return await installer.serve(request, ri, self.scheme, self.stores)
         finally:
             self.inflight[kind] -= 1
+
+    def authorize(self, ri: RequestInfo, user: UserInfo) -> None:
+        """WithAuthorization: anything but Allow is 403 (responsewriters.Forbidden)."""
+        attrs = attributes_from(ri, user)
+        decision, reason = self.authorizer.authorize(attrs)
+        if decision == DECISION_ALLOW:
+            return
+        msg = forbidden_message(attrs) + (f": {reason}" if reason else "")
+        gr = GroupResource(attrs.api_group, attrs.resource)
+        raise errors.new_forbidden(gr, attrs.name, msg)
+
+    def _escalation_check(self, ri: RequestInfo, user: UserInfo):  # type: ignore[no-untyped-def]
+        resolver = self.escalation_resolver
+        assert resolver is not None
+
+        def check(new: dict, old: dict | None) -> None:
+            if ri.api_group != escalation.RBAC_GROUP or ri.subresource:
+                return
+            err = escalation.check_write(
+                resolver, self.authorizer, user, ri.resource, ri.namespace, new, old
+            )
+            if err is not None:
+                gr = GroupResource(ri.api_group, ri.resource)
+                raise errors.new_forbidden(gr, new.get("metadata", {}).get("name", ""), err)
+
+        return check
 
     async def non_resource(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"

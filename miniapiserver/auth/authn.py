@@ -6,8 +6,8 @@ the user, Organizations the groups; the TLS layer verified the chain against
 --client-ca-file) and the union authenticator with
 `system:authenticated` added. Unauthenticated requests get 401 except the
 health and version endpoints, which upstream's default RBAC opens to
-everyone (system:public-info-viewer). Every authenticated user is allowed
-(authorization is another issue).
+everyone (system:public-info-viewer), so they skip authorization too; what an
+authenticated user may do is up to --authorization-mode (auth/authorizer.py).
 """
 
 from __future__ import annotations

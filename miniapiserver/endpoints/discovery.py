@@ -3,7 +3,8 @@
 Mirrors k8s.io/apiserver/pkg/endpoints/discovery (legacy.go: APIVersions for
 /api; root.go: APIGroupList for /apis; group.go: APIGroup; version.go:
 APIResourceList) and the APIResource entries endpoints/installer.go
-registers, subresources included (`pods/status`, `deployments/scale`).
+registers, subresources included (`pods/status`, `deployments/scale`), and the
+create-only access reviews of authorization.k8s.io and authentication.k8s.io.
 Pure: the scheme in, documents out. Omitted: aggregated discovery
 (apidiscovery.k8s.io/v2; kubectl falls back to these legacy documents),
 storageVersionHash.
@@ -21,6 +22,7 @@ from miniapi.meta.v1 import (
     ServerAddressByClientCIDR,
 )
 from miniapi.runtime import ResourceInfo, Scheme
+from miniapiserver.auth.reviews import REVIEWS
 
 # Subresources this server serves: name -> (group, version, kind or "" for the parent's, verbs).
 SUBRESOURCES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
@@ -55,12 +57,15 @@ def api_group_list(scheme: Scheme) -> APIGroupList:
     for r in served_resources(scheme):
         if r.gvk.group:
             versions.setdefault(r.gvk.group, set()).add(r.gvk.version)
+    for group, _ in REVIEWS:
+        versions.setdefault(group, set()).add("v1")
     groups = [_group(g, sorted(v)) for g, v in sorted(versions.items())]
     return APIGroupList(kind="APIGroupList", api_version="v1", groups=groups)
 
 
 def api_group(scheme: Scheme, group: str) -> APIGroup | None:
     versions = {r.gvk.version for r in served_resources(scheme) if r.gvk.group == group}
+    versions |= {"v1" for g, _ in REVIEWS if g == group}
     return _group(group, sorted(versions)) if versions and group else None
 
 
@@ -99,12 +104,21 @@ def api_resource_list(scheme: Scheme, group: str, version: str) -> APIResourceLi
     resources = [
         r for r in served_resources(scheme) if r.gvk.group == group and r.gvk.version == version
     ]
-    if not resources:
+    reviews = sorted((res, kind) for (g, res), kind in REVIEWS.items() if g == group)
+    if version != "v1":
+        reviews = []
+    if not resources and not reviews:
         return None
     entries: list[APIResource] = []
     for r in sorted(resources, key=lambda r: r.resource):
         entries.append(_entry(r))
         entries.extend(_subresource_entries(r))
+    for res, kind in reviews:  # never stored: create is the only verb
+        entries.append(
+            APIResource(
+                name=res, singular_name=res[:-1], namespaced=False, kind=kind, verbs=["create"]
+            )
+        )
     gv = f"{group}/{version}" if group else version
     return APIResourceList(
         kind="APIResourceList", api_version="v1", group_version=gv, resources=entries

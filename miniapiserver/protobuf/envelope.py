@@ -25,6 +25,8 @@ GROUP_PACKAGES = {
     "policy": "policy",
     "autoscaling": "autoscaling",
     "rbac.authorization.k8s.io": "rbac",
+    "authorization.k8s.io": "authorization",
+    "authentication.k8s.io": "authentication",
     "coordination.k8s.io": "coordination",
     "discovery.k8s.io": "discovery",
     "networking.k8s.io": "networking",

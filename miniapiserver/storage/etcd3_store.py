@@ -6,8 +6,10 @@ key's mod_revision (never stored in the value), Create is a Txn guarded by
 create_revision == 0, GuaranteedUpdate and Delete are Txns guarded by the
 mod_revision they read (retrying on a lost race), and GetList reads one
 revision page by page with continue tokens. Values are JSON (upstream's
-`--storage-media-type=application/json`). Omitted: value transformers
-(encryption at rest), TTL leases, the stale-cache short-cuts of
+`--storage-media-type=application/json`), passed through the value transformer
+configured for the resource (encryption at rest, storage/value) with the key as
+authenticated data; an object read through a stale transformer is re-written on
+its next update even if unchanged. Omitted: TTL leases, the stale-cache short-cuts of
 cachedExistingObject.
 """
 
@@ -40,6 +42,7 @@ from miniapiserver.storage.interfaces import (
     object_rv,
     set_object_rv,
 )
+from miniapiserver.storage.value.transformer import Transformer
 
 MAX_LIMIT = 10000  # the most a filtered page grows to per etcd round trip
 
@@ -95,9 +98,37 @@ def check_preconditions(key: str, pre: Preconditions | None, obj: Obj) -> None:
 class Store:
     """One etcd3 store shared by every resource (keys carry the resource)."""
 
-    def __init__(self, client: Client, prefix: str = "/registry") -> None:
+    def __init__(
+        self,
+        client: Client,
+        prefix: str = "/registry",
+        transformers: dict[str, Transformer] | None = None,
+    ) -> None:
         self.client = client
         self.path_prefix = prefix.rstrip("/") + "/"
+        # resource key prefix ("secrets", "services/specs") -> its transformer
+        self.transformers = {
+            (self.path_prefix + p.strip("/") + "/").encode(): t
+            for p, t in (transformers or {}).items()
+        }
+
+    def _transformer(self, k: bytes) -> Transformer | None:
+        for prefix, t in self.transformers.items():
+            if k.startswith(prefix):
+                return t
+        return None
+
+    def from_storage(self, k: bytes, value: bytes) -> tuple[bytes, bool]:
+        """The object's bytes and whether they were read with a non-writing transformer."""
+        t = self._transformer(k)
+        return t.transform_from_storage(value, k) if t else (value, False)
+
+    def to_storage(self, k: bytes, data: bytes) -> bytes:
+        t = self._transformer(k)
+        return t.transform_to_storage(data, k) if t else data
+
+    def decode_kv(self, k: bytes, value: bytes, rev: int) -> Obj:
+        return decode(self.from_storage(k, value)[0], rev)
 
     def prepare_key(self, key: str) -> bytes:
         parts = key.strip("/").split("/")
@@ -116,30 +147,33 @@ class Store:
             if ignore_not_found:
                 return None
             raise errors.key_not_found(k.decode())
-        return decode(resp.kvs[0].value, resp.kvs[0].mod_revision)
+        return self.decode_kv(k, resp.kvs[0].value, resp.kvs[0].mod_revision)
 
     async def create(self, key: str, obj: Obj) -> Obj:
         if object_rv(obj):
             raise errors.bad_request("resourceVersion should not be set on objects to be created")
         k = self.prepare_key(key)
         data = encode(obj)
-        resp = await self.client.txn([compare_not_found(k)], [op_put(k, data)])
+        resp = await self.client.txn([compare_not_found(k)], [op_put(k, self.to_storage(k, data))])
         if not resp.succeeded:
             raise errors.key_exists(k.decode())
         return decode(data, resp.responses[0].response_put.header.revision)
 
-    async def _state(self, k: bytes, ignore_not_found: bool) -> tuple[Obj | None, int, bytes]:
+    async def _state(self, k: bytes, ignore_not_found: bool) -> tuple[Obj | None, int, bytes, bool]:
         resp = await self.client.get(k)
         return self._state_from(k, resp, ignore_not_found)
 
-    @staticmethod
-    def _state_from(k: bytes, resp, ignore_not_found: bool) -> tuple[Obj | None, int, bytes]:  # type: ignore[no-untyped-def]
+    def _state_from(  # type: ignore[no-untyped-def]
+        self, k: bytes, resp, ignore_not_found: bool
+    ) -> tuple[Obj | None, int, bytes, bool]:
+        """(object, mod_revision, its untransformed bytes, stale) of a read key."""
         if not resp.kvs:
             if not ignore_not_found:
                 raise errors.key_not_found(k.decode())
-            return None, 0, b""
+            return None, 0, b"", False
         kv = resp.kvs[0]
-        return decode(kv.value, kv.mod_revision), kv.mod_revision, kv.value
+        data, stale = self.from_storage(k, kv.value)
+        return decode(data, kv.mod_revision), kv.mod_revision, data, stale
 
     async def guaranteed_update(
         self,
@@ -155,7 +189,7 @@ class Store:
         race re-reads and calls try_update again, like upstream's loop.
         """
         k = self.prepare_key(key)
-        obj, rev, data = await self._state(k, ignore_not_found)
+        obj, rev, data, stale = await self._state(k, ignore_not_found)
         while True:
             if obj is not None:
                 check_preconditions(k.decode(), preconditions, obj)
@@ -163,16 +197,17 @@ class Store:
             if inspect.isawaitable(new):
                 new = await new
             new_data = encode(new)
-            if obj is not None and new_data == data:
+            if obj is not None and new_data == data and not stale:
                 return obj  # nothing changed: no write, the revision stays
             if rev == 0:
                 cmp = compare_not_found(k)
             else:
                 cmp = compare_mod_revision(k, rev)
-            resp = await self.client.txn([cmp], [op_put(k, new_data)], [op_get(k)])
+            stored = self.to_storage(k, new_data)
+            resp = await self.client.txn([cmp], [op_put(k, stored)], [op_get(k)])
             if not resp.succeeded:
                 got = resp.responses[0].response_range
-                obj, rev, data = self._state_from(k, got, ignore_not_found)
+                obj, rev, data, stale = self._state_from(k, got, ignore_not_found)
                 continue
             return decode(new_data, resp.responses[0].response_put.header.revision)
 
@@ -184,7 +219,7 @@ class Store:
     ) -> Obj:
         """conditionalDelete: delete only the revision that passed the checks."""
         k = self.prepare_key(key)
-        obj, rev, data = await self._state(k, False)
+        obj, rev, data, _ = await self._state(k, False)
         while True:
             check_preconditions(k.decode(), preconditions, obj)
             if validate_deletion is not None:
@@ -193,7 +228,7 @@ class Store:
                 [compare_mod_revision(k, rev)], [op_delete(k)], [op_get(k)]
             )
             if not resp.succeeded:
-                obj, rev, data = self._state_from(k, resp.responses[0].response_range, False)
+                obj, rev, data, _ = self._state_from(k, resp.responses[0].response_range, False)
                 continue
             return decode(data, resp.responses[0].response_delete_range.header.revision)
 
@@ -227,7 +262,7 @@ class Store:
                     has_more = True
                     break
                 last_key = kv.key
-                obj = decode(kv.value, kv.mod_revision)
+                obj = self.decode_kv(kv.key, kv.value, kv.mod_revision)
                 if pred.matches(obj):
                     items.append(obj)
             if not has_more or not pred.limit or len(items) >= pred.limit:

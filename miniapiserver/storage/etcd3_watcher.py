@@ -43,14 +43,19 @@ def _decode(data: bytes, rev: int) -> dict:
     return obj
 
 
-def parse_event(ev) -> tuple[str, dict | None, dict | None, int]:  # type: ignore[no-untyped-def]
-    """(type, current object, previous object, revision) of one mvccpb.Event."""
+def parse_event(ev, decode=None) -> tuple[str, dict | None, dict | None, int]:  # type: ignore[no-untyped-def]
+    """(type, current object, previous object, revision) of one mvccpb.Event.
+
+    decode(key, value, rev) undoes the store's value transformer (plain JSON without one).
+    """
+    dec = decode or (lambda _k, value, rev: _decode(value, rev))
     kv = ev.kv
     rev = kv.mod_revision
-    prev = _decode(ev.prev_kv.value, rev) if ev.HasField("prev_kv") and ev.prev_kv.value else None
+    has_prev = ev.HasField("prev_kv") and ev.prev_kv.value
+    prev = dec(kv.key, ev.prev_kv.value, rev) if has_prev else None
     if ev.type == _DELETE:
         return DELETED, None, prev, rev
-    cur = _decode(kv.value, rev)
+    cur = dec(kv.key, kv.value, rev)
     if kv.create_revision == kv.mod_revision or prev is None:
         return ADDED, cur, None, rev
     return MODIFIED, cur, prev, rev
@@ -90,7 +95,7 @@ async def watch_range(
             key_prefix.encode(), prefix_end(key_prefix.encode()) if recursive else b""
         )
         for kv in resp.kvs:
-            obj = _decode(kv.value, kv.mod_revision)
+            obj = store.decode_kv(kv.key, kv.value, kv.mod_revision)
             if pred.matches(obj):
                 yield Event(ADDED, obj, kv.mod_revision)
         start = resp.header.revision + 1
@@ -105,6 +110,6 @@ async def watch_range(
             yield Event(BOOKMARK, {}, wresp.header.revision)
             continue
         for ev in wresp.events:
-            out = transform(*parse_event(ev), pred)
+            out = transform(*parse_event(ev, store.decode_kv), pred)
             if out is not None:
                 yield out

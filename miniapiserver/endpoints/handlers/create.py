@@ -11,11 +11,12 @@ from aiohttp import web
 
 from miniapiserver.endpoints import responsewriters
 from miniapiserver.endpoints.handlers import convert
-from miniapiserver.endpoints.handlers.rest import RequestScope, decode_object
+from miniapiserver.endpoints.handlers.rest import RequestScope, admit, decode_object
 
 
 async def create_resource(scope: RequestScope) -> web.Response:
     dry_run = scope.dry_run()
     obj = await decode_object(scope)
+    admit(scope, obj)
     out = await scope.store.create(scope.info.namespace, obj, dry_run, scope.strict())
     return responsewriters.response(convert.one(scope, out), scope.output, status=201)

@@ -10,6 +10,7 @@ interpretStrategicMergePatchError does). Omitted: server-side apply
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from aiohttp import web
@@ -18,7 +19,7 @@ from miniapi import errors
 from miniapi.meta.v1 import Status
 from miniapiserver.endpoints import negotiation, responsewriters
 from miniapiserver.endpoints.handlers import convert
-from miniapiserver.endpoints.handlers.rest import RequestScope, decode_body, read_body
+from miniapiserver.endpoints.handlers.rest import RequestScope, admit, decode_body, read_body
 from miniapiserver.patch.jsonpatch import PatchError, apply_json_patch, merge_patch
 from miniapiserver.patch.patchmeta import schema_for_kind
 from miniapiserver.patch.strategic import strategic_merge_patch
@@ -80,7 +81,10 @@ async def patch_resource(scope: RequestScope) -> web.Response:
     def updater(current: dict[str, Any] | None) -> dict[str, Any]:
         if current is None:
             raise errors.new_not_found(scope.store.gr, info.name)
-        return apply_patch(kind, patch_type, current, patch)
+        before = copy.deepcopy(current)  # apply_patch may reuse parts of current
+        new = apply_patch(kind, patch_type, current, patch)
+        admit(scope, new, before)
+        return new
 
     out, _ = await scope.store.update(
         info.namespace, info.name, updater, info.subresource, dry_run, scope.strict()

@@ -74,6 +74,17 @@ class RequestScope:
             ) from None
 
 
+def admit(scope: RequestScope, new: dict[str, Any], old: dict[str, Any] | None = None) -> None:
+    """The per-request write check the server attached (RBAC escalation prevention), if any.
+
+    Upstream passes it in the request context to the policybased storages; here the
+    aiohttp request carries it under "admit_write".
+    """
+    hook = scope.request.get("admit_write")
+    if hook is not None:
+        hook(new, old)
+
+
 async def read_body(request: web.Request) -> bytes:
     """limitedReadBody: at most 3 MiB, else 413."""
     too_large = errors.new_request_entity_too_large(f"limit is {MAX_REQUEST_BODY_BYTES}")

@@ -7,19 +7,26 @@ current or the answer is 409 Conflict; 201 when the update created it).
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from miniapiserver.endpoints import responsewriters
 from miniapiserver.endpoints.handlers import convert
-from miniapiserver.endpoints.handlers.rest import RequestScope, decode_object
+from miniapiserver.endpoints.handlers.rest import RequestScope, admit, decode_object
 
 
 async def update_resource(scope: RequestScope) -> web.Response:
     dry_run = scope.dry_run()
     body = await decode_object(scope)
     info = scope.info
+
+    def updater(current: dict[str, Any] | None) -> dict[str, Any]:
+        admit(scope, body, current)
+        return body
+
     out, created = await scope.store.update(
-        info.namespace, info.name, lambda _current: body, info.subresource, dry_run, scope.strict()
+        info.namespace, info.name, updater, info.subresource, dry_run, scope.strict()
     )
     return responsewriters.response(
         convert.one(scope, out), scope.output, status=201 if created else 200

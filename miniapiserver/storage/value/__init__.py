@@ -1,0 +1,1 @@
+"""Value transformers: how object bytes are turned into stored bytes and back."""
