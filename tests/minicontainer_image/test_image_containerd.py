@@ -1,7 +1,8 @@
 """containerd as the client: `ctr images pull --plain-http` from our registry, then run.
 
 A private containerd (its own root, state, socket, config; CRI disabled) pulls an image we
-built and pushed, unpacks it with its own overlayfs snapshotter and runs it with runc.
+built and pushed, unpacks it with its own overlayfs snapshotter and runs it with runc, and
+again with minicontainer in runc's place (the runc v2 shim's `--runc-binary`).
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 
 import pytest
 
 from minicontainer.image import client
+from minicontainer.libcontainer.cgroups import utils as cg
 
 pytestmark = [
     pytest.mark.root,
@@ -59,13 +62,14 @@ def ctr(tmp_path):
         for m in reversed(mounts):
             subprocess.run(["umount", "-l", m], capture_output=True)
         shutil.rmtree(f"/run/containerd/runc/{ns}", ignore_errors=True)
-        for cg in (f"/sys/fs/cgroup/{ns}",):
-            if os.path.isdir(cg):
+        for mnt, _root in cg.mounts().values():
+            top = os.path.join(mnt, ns)
+            if os.path.isdir(top):
                 for d in sorted(
-                    (os.path.join(r, x) for r, ds, _ in os.walk(cg) for x in ds), reverse=True
+                    (os.path.join(r, x) for r, ds, _ in os.walk(top) for x in ds), reverse=True
                 ):
                     os.rmdir(d)
-                os.rmdir(cg)
+                os.rmdir(top)
 
 
 def test_ctr_pulls_from_our_registry_and_runs_it(ctr, registry, busybox_store):
@@ -89,3 +93,40 @@ def test_ctr_pulls_from_our_registry_and_runs_it(ctr, registry, busybox_store):
         stdin=subprocess.DEVNULL,
     )
     assert run.stdout == "from-ctr\n" and run.returncode == 4, run.stderr
+
+
+def test_ctr_runs_our_image_with_minicontainer(ctr, registry, busybox_store, tmp_path):
+    """The whole chain without runc: our registry → containerd → the shim → minicontainer."""
+    ref = f"{registry}/library/bb:mc"
+    client.push(busybox_store, "busybox:latest", ref)
+    pull = subprocess.run(
+        [*ctr, "images", "pull", "--plain-http", ref], capture_output=True, text=True, timeout=120
+    )
+    assert pull.returncode == 0, pull.stderr
+    calls = tmp_path / "calls.log"
+    runtime = tmp_path / "minicontainer"
+    runtime.write_text(
+        f'#!/bin/sh\necho "$@" >> {calls}\nexec {sys.executable} -m minicontainer "$@"\n'
+    )
+    runtime.chmod(0o755)
+    run = subprocess.run(
+        [
+            *ctr,
+            "run",
+            "--rm",
+            "--runc-binary",
+            str(runtime),
+            ref,
+            f"m{uuid.uuid4().hex[:6]}",
+            "sh",
+            "-c",
+            "echo from-minicontainer; exit 5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert (run.returncode, run.stdout) == (5, "from-minicontainer\n"), run.stderr
+    # The shim drove the container through our CLI, not through runc.
+    assert {"create", "start", "delete"} <= set(calls.read_text().split())
