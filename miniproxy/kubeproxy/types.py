@@ -124,7 +124,7 @@ class ProxyConfig:
     zone: str = ""
     # Not upstream: pick endpoints with a `numgen random mod (n-i) 0` ladder (the iptables
     # formula) instead of one anonymous numgen vmap per service, which makes `nft -f` grow
-    # superlinearly with the number of services (see benchmarks/kubeproxy.py).
+    # superlinearly with the number of services (see benchmarks/kube_proxy.py).
     nftables_endpoint_ladder: bool = False
 
     @property

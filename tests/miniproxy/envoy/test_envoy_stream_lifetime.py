@@ -3,7 +3,7 @@
 The filter manager and its filters point at each other (filters hold their callbacks); the
 stream's teardown breaks that cycle. If it did not, every request would leave its stream,
 filter manager, filters, headers and router task to the cyclic collector, whose pauses cost
-about a fifth of the proxy's CPU in benchmarks/envoy.py.
+about a fifth of the proxy's CPU in benchmarks/l7_proxy.py.
 """
 
 from __future__ import annotations

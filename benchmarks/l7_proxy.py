@@ -1,6 +1,6 @@
 """Benchmark: miniproxy.envoy vs nginx and haproxy as reverse proxies to one nginx backend.
 
-Run from the repo root: `.venv/bin/python benchmarks/envoy.py [--duration 8]`.
+Run from the repo root: `.venv/bin/python benchmarks/l7_proxy.py [--duration 8]`.
 Needs Debian's nginx-light, haproxy and wrk (`apt-get install nginx-light haproxy wrk`).
 Every proxy gets one worker (miniproxy.envoy runs one event loop; nginx `worker_processes 1`,
 haproxy `nbthread 1`) and listens on loopback in front of the same nginx backend. Load is

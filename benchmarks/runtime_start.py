@@ -8,7 +8,7 @@ crun refuses this hybrid cgroup layout, so it runs inside `unshare -m` with
 /sys/fs/cgroup/unified unmounted; that wrapper's own cost is measured and reported
 (`crun_wrapper_ms`) and subtracted. One JSON line per figure, with ratios to runc.
 
-Run from the repo root as root: .venv/bin/python benchmarks/container.py [--runs N]
+Run from the repo root as root: .venv/bin/python benchmarks/runtime_start.py [--runs N]
 """
 
 from __future__ import annotations
