@@ -7,7 +7,9 @@ and the factory) and its flags (--kubeconfig, --master, --controllers,
 --leader-elect*, --concurrent-deployment-syncs, --concurrent-replicaset-syncs,
 --concurrent-service-endpoint-syncs, --max-endpoints-per-slice), plus /healthz and /metrics
 (workqueue metrics under upstream's names) on --bind-address/--port.
-Controllers available: deployment, endpointslice, replicaset. Omitted: the secure serving port, the
+Controllers available: deployment, endpointslice, replicaset,
+garbage-collector-controller (--concurrent-gc-syncs), namespace-controller
+(--concurrent-namespace-syncs). Omitted: the secure serving port, the
 service-account token controller and every other controller.
 """
 
@@ -29,9 +31,17 @@ from miniclient.leaderelection import LeaderElectionConfig, LeaderElector, Lease
 from miniclient.rest import Client
 from minicontroller.deployment import DeploymentController
 from minicontroller.endpointslice import EndpointSliceController
+from minicontroller.garbagecollector import GarbageCollector
+from minicontroller.namespace import NamespaceController
 from minicontroller.replicaset import ReplicaSetController
 
-KNOWN_CONTROLLERS = ("deployment", "endpointslice", "replicaset")
+KNOWN_CONTROLLERS = (
+    "deployment",
+    "endpointslice",
+    "replicaset",
+    "garbage-collector-controller",
+    "namespace-controller",
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -49,6 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--concurrent-service-endpoint-syncs", type=int, default=5)
     p.add_argument("--concurrent-deployment-syncs", type=int, default=5)
     p.add_argument("--max-endpoints-per-slice", type=int, default=100)
+    p.add_argument("--concurrent-gc-syncs", type=int, default=20)
+    p.add_argument("--concurrent-namespace-syncs", type=int, default=10)
     p.add_argument("--bind-address", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="/healthz and /metrics (0: off)")
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity")
@@ -116,6 +128,14 @@ async def run(args: argparse.Namespace) -> None:
             rs = ReplicaSetController(client, factory)
             controllers.append(rs)
             workers.append((rs, args.concurrent_replicaset_syncs))
+        if "garbage-collector-controller" in names:
+            gc = GarbageCollector(client, factory)
+            controllers.append(gc)
+            workers.append((gc, args.concurrent_gc_syncs))
+        if "namespace-controller" in names:
+            nc = NamespaceController(client, factory)
+            controllers.append(nc)
+            workers.append((nc, args.concurrent_namespace_syncs))
         runner = await serve(args, controllers)
 
         async def start_controllers() -> None:

@@ -1,0 +1,5 @@
+"""The garbage collector (pkg/controller/garbagecollector)."""
+
+from minicontroller.garbagecollector.garbagecollector import GarbageCollector
+
+__all__ = ["GarbageCollector"]
