@@ -1,0 +1,160 @@
+"""`python -m minikubelet`: flags, wiring and the kubelet's loops.
+
+Mirrors cmd/kubelet/app/server.go (flags with upstream's names, RunKubelet) and
+kubelet.go's Run (the node status and lease loops, the pod config source, the
+housekeeping tick, the HTTP server). Killing this process leaves containers
+running: each has its own shim, and a restarted kubelet finds them in --root-dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+import zlib
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from miniclient.kubeconfig import build_config_from_flags
+from miniclient.rest import Client
+from minikubelet import cni, cri, nodestatus
+from minikubelet.backoff import Backoff
+from minikubelet.hollow import HollowRuntime
+from minikubelet.kubelet import Kubelet
+from minikubelet.kuberuntime_manager import KubeGenericRuntimeManager
+from minikubelet.server import make_app
+
+log = logging.getLogger("minikubelet")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m minikubelet", description="a kubelet clone")
+    p.add_argument("--kubeconfig", default="")
+    p.add_argument("--hostname-override", default=socket.gethostname())
+    p.add_argument("--node-ip", default="127.0.0.1")
+    p.add_argument("--container-runtime-endpoint", default="minicontainer",
+                   help="minicontainer, runc, crun or a runc-compatible binary")  # fmt: skip
+    p.add_argument("--root-dir", default="/var/lib/minikubelet")
+    p.add_argument("--pod-cidr", default="")
+    p.add_argument("--cni-conf-dir", default="", help="default: <root-dir>/cni/net.d, written "
+                   "with a bridge + host-local conflist for --pod-cidr when empty")  # fmt: skip
+    p.add_argument("--cni-bin-dir", default="/opt/cni/bin:/usr/lib/cni")
+    p.add_argument("--address", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=10250)
+    p.add_argument("--hollow", action="store_true", help="run no containers (kubemark style)")
+    p.add_argument("--hollow-delay", type=float, default=1.0)
+    p.add_argument("--hollow-nodes", type=int, default=1, help="with --hollow: nodes to run")
+    p.add_argument("--max-pods", type=int, default=110)
+    p.add_argument("-v", "--v", type=int, default=0)
+    return p.parse_args(argv)
+
+
+def build_runtime(args: argparse.Namespace) -> KubeGenericRuntimeManager:
+    conf_dir = args.cni_conf_dir or os.path.join(args.root_dir, "cni", "net.d")
+    has_conf = os.path.isdir(conf_dir) and any(
+        n.endswith((".conf", ".conflist", ".json")) for n in os.listdir(conf_dir))  # fmt: skip
+    if not has_conf:
+        h = zlib.crc32(args.hostname_override.encode())
+        cidr = args.pod_cidr or f"10.{200 + h % 50}.{(h >> 8) % 256}.0/24"
+        cni.write_default_conf(conf_dir, f"mkbr{h % 100000}", cidr,
+                               os.path.join(args.root_dir, "cni", "ipam"))  # fmt: skip
+    runtime = cri.RuntimeService(args.root_dir, args.container_runtime_endpoint, conf_dir,
+                                 args.cni_bin_dir.split(":"))  # fmt: skip
+    return KubeGenericRuntimeManager(runtime, args.root_dir, Backoff())
+
+
+async def lease_and_status_loop(agent: nodestatus.NodeAgent, ready) -> None:
+    while True:
+        try:
+            await agent.update_node_status(datetime.now(UTC), time.monotonic(), ready())
+            await agent.renew_lease(datetime.now(UTC))
+        except Exception as err:  # the API server may be briefly away; retry next tick
+            log.warning("node heartbeat failed: %s", err)
+        await asyncio.sleep(nodestatus.RENEW_INTERVAL)
+
+
+async def housekeeping(kubelet: Kubelet) -> None:
+    while True:
+        await asyncio.sleep(2)
+        try:
+            await kubelet.handle_pod_cleanups()
+        except Exception as err:
+            log.warning("housekeeping failed: %s", err)
+
+
+async def start_node(args, client: Client, kubelet: Kubelet, port: int, tasks: list) -> None:
+    """Register one node's NodeAgent and start its loops (lease + status, pods, cleanups)."""
+    manager = kubelet.runtime
+    version = (
+        "hollow://0.1" if manager is None else await asyncio.to_thread(manager.runtime.version)
+    )
+    images = [] if manager is None else manager.runtime.images.list_images() or ["busybox:latest"]
+    cap = nodestatus.capacity(pods=args.max_pods)
+    agent = nodestatus.NodeAgent(client, kubelet.node_name, args.node_ip, port, version, cap,
+                                 args.pod_cidr, [i.split(":")[0] for i in images])  # fmt: skip
+    await agent.register_with_api_server()
+    tasks += [
+        asyncio.create_task(lease_and_status_loop(agent, lambda: True)),
+        asyncio.create_task(kubelet.reflector().run()),
+        asyncio.create_task(housekeeping(kubelet)),
+    ]
+
+
+def node_names(args: argparse.Namespace) -> list[str]:
+    """--hollow-nodes N runs N hollow nodes <hostname>-0 … -N-1 in this one process."""
+    if args.hollow and args.hollow_nodes > 1:
+        return [f"{args.hostname_override}-{i}" for i in range(args.hollow_nodes)]
+    return [args.hostname_override]
+
+
+async def run(args: argparse.Namespace) -> None:
+    manager = None if args.hollow else await asyncio.to_thread(build_runtime, args)
+    # One client (HTTP session) per node, as each kubemark hollow node has its own: a shared
+    # session's connection pool (100) would be exhausted by the nodes' long-lived watches.
+    clients = [Client(build_config_from_flags("", args.kubeconfig)) for _ in node_names(args)]
+    for client, name in zip(clients, node_names(args), strict=True):
+        client.config.user_agent = f"minikubelet/{name}"
+    kubelets = [
+        Kubelet(client, name, args.node_ip, manager,
+                HollowRuntime(delay=args.hollow_delay) if args.hollow else None)
+        for client, name in zip(clients, node_names(args), strict=True)
+    ]  # fmt: skip
+    # The server is bound before registering so the Node advertises its real port (--port 0).
+    runner = web.AppRunner(make_app(kubelets[0]))
+    await runner.setup()
+    site = web.TCPSite(runner, args.address, args.port)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    tasks: list[asyncio.Task] = []
+    for kubelet in kubelets:
+        await start_node(args, kubelet.client, kubelet, port, tasks)
+    print(f"minikubelet {kubelets[0].node_name}: serving on http://{args.address}:{port}",
+          flush=True)  # fmt: skip
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    for t in tasks:
+        t.cancel()
+    for kubelet in kubelets:
+        await kubelet.workers.stop()
+    await runner.cleanup()
+    for client in clients:
+        await client.close()
+
+
+def main() -> None:
+    args = parse_args()
+    logging.basicConfig(level=logging.DEBUG if args.v >= 4 else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()

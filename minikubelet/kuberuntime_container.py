@@ -1,0 +1,180 @@
+"""Turning a v1.Container into a CRI ContainerConfig, and running lifecycle hooks.
+
+Mirrors pkg/kubelet/kuberuntime/kuberuntime_container.go (generateContainerConfig,
+startContainer with the postStart hook, killContainer with preStop then
+StopContainer for the rest of the grace period), kubelet_pods.go (makeEnvironmentVariables
+with fieldRef's downward API, makeMounts for emptyDir and hostPath) and
+pkg/kubelet/cm/helpers_linux.go (MilliCPUToShares, MilliCPUToQuota).
+ConfigMap and Secret values come from configsources.py.
+Omitted: subPath, image entrypoint lookup
+(busybox has none), termination messages.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+
+from miniapi.core import v1
+from minikubelet import cri
+from minikubelet.configsources import ConfigError, Sources, lookup, write_volume
+
+DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+MIN_SHARES, SHARES_PER_CPU, QUOTA_PERIOD = 2, 1024, 100000
+
+
+def milli_cpu_to_shares(milli: int) -> int:
+    if milli == 0:
+        return MIN_SHARES
+    return max(MIN_SHARES, milli * SHARES_PER_CPU // 1000)
+
+
+def milli_cpu_to_quota(milli: int) -> int:
+    return milli * QUOTA_PERIOD // 1000 if milli else 0
+
+
+def field_ref(pod: v1.Pod, path: str, pod_ip: str, host_ip: str) -> str:
+    """The downward API values an env fieldRef can name."""
+    values = {
+        "metadata.name": pod.metadata.name,
+        "metadata.namespace": pod.metadata.namespace,
+        "metadata.uid": pod.metadata.uid,
+        "spec.nodeName": pod.spec.node_name,
+        "spec.serviceAccountName": pod.spec.service_account_name,
+        "status.podIP": pod_ip,
+        "status.hostIP": host_ip,
+    }
+    return values.get(path, "")
+
+
+def _env_from(c: v1.Container, sources: Sources) -> list[str]:
+    out = []
+    for ef in c.env_from:
+        ref = ef.config_map_ref or ef.secret_ref
+        if ref is None:
+            continue
+        kind = "configmap" if ef.config_map_ref else "secret"
+        data = sources.get((kind, ref.name))
+        if data is None and not ref.optional:
+            raise ConfigError(f'{kind} "{ref.name}" not found')
+        out += [f"{ef.prefix}{k}={v.decode(errors='replace')}" for k, v in (data or {}).items()]
+    return out
+
+
+def _env_value(pod: v1.Pod, e: v1.EnvVar, pod_ip: str, host_ip: str, sources: Sources):
+    src = e.value_from
+    if src is None:
+        return e.value
+    if src.field_ref:
+        return field_ref(pod, src.field_ref.field_path, pod_ip, host_ip)
+    ref, kind = (src.config_map_key_ref, "configmap") if src.config_map_key_ref else (
+        src.secret_key_ref, "secret")  # fmt: skip
+    if ref is None:
+        return ""
+    return lookup(sources, kind, ref.name, ref.key, bool(ref.optional))
+
+
+def make_environment_variables(
+    pod: v1.Pod, c: v1.Container, pod_ip: str, host_ip: str, sources: Sources
+) -> list[str]:
+    """PATH and HOSTNAME, then envFrom, then env (later names win, as in the kubelet)."""
+    out = [DEFAULT_PATH, f"HOSTNAME={pod.spec.hostname or pod.metadata.name}"]
+    out += _env_from(c, sources)
+    for e in c.env:
+        value = _env_value(pod, e, pod_ip, host_ip, sources)
+        if value is not None:
+            out.append(f"{e.name}={value}")
+    return out
+
+
+def volume_host_path(pod_dir: str, volume: v1.Volume, sources: Sources) -> str:
+    for src, kind, name in ((volume.config_map, "configmap", "kubernetes.io~configmap"),
+                            (volume.secret, "secret", "kubernetes.io~secret")):  # fmt: skip
+        if src is not None:
+            ref = src.name if kind == "configmap" else src.secret_name
+            data = sources.get((kind, ref))
+            if data is None and not src.optional:
+                raise ConfigError(f'{kind} "{ref}" not found')
+            path = os.path.join(pod_dir, "volumes", name, volume.name)
+            write_volume(path, data or {}, src.items)
+            return path
+    if volume.host_path is not None:
+        if volume.host_path.type in ("DirectoryOrCreate", "", None):
+            os.makedirs(volume.host_path.path, exist_ok=True)
+        return volume.host_path.path
+    path = os.path.join(pod_dir, "volumes", "kubernetes.io~empty-dir", volume.name)
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def make_mounts(
+    pod: v1.Pod, c: v1.Container, pod_dir: str, sources: Sources
+) -> list[tuple[str, str, bool]]:
+    volumes = {v.name: v for v in pod.spec.volumes
+               if v.host_path or v.empty_dir is not None or v.config_map or v.secret}  # fmt: skip
+    out = []
+    for m in c.volume_mounts:
+        if m.name in volumes:
+            v = volumes[m.name]
+            readonly = m.read_only or bool(v.config_map or v.secret)  # projections are read-only
+            out.append((volume_host_path(pod_dir, v, sources), m.mount_path, readonly))
+    return out
+
+
+def _milli(resources: dict, name: str) -> int:
+    q = resources.get(name)
+    return q.milli_value() if q is not None else 0
+
+
+def generate_container_config(
+    pod: v1.Pod,
+    c: v1.Container,
+    attempt: int,
+    pod_dir: str,
+    pod_ip: str,
+    host_ip: str,
+    sources: Sources | None = None,
+) -> cri.ContainerConfig:
+    """generateContainerConfig; raises ConfigError for a missing ConfigMap/Secret/key."""
+    sources = sources or {}
+    limits, requests = c.resources.limits or {}, c.resources.requests or {}
+    cpu_request = _milli(requests, "cpu") or _milli(limits, "cpu")
+    memory = limits.get("memory")
+    sc = c.security_context
+    psc = pod.spec.security_context
+    uid = (sc and sc.run_as_user) or (psc and psc.run_as_user) or 0
+    gid = (sc and sc.run_as_group) or (psc and psc.run_as_group) or 0
+    return cri.ContainerConfig(
+        name=c.name, image=c.image, attempt=attempt,
+        command=[*(c.command or ["sh"]), *c.args], working_dir=c.working_dir,
+        envs=make_environment_variables(pod, c, pod_ip, host_ip, sources),
+        mounts=make_mounts(pod, c, pod_dir, sources),
+        labels={"io.kubernetes.pod.uid": pod.metadata.uid, "io.kubernetes.pod.name":
+                pod.metadata.name, "io.kubernetes.pod.namespace": pod.metadata.namespace,
+                "io.kubernetes.container.name": c.name},
+        log_path=os.path.join(pod_dir, "logs", c.name, f"{attempt}.log"),
+        cpu_shares=milli_cpu_to_shares(cpu_request) if cpu_request else 0,
+        cpu_quota=milli_cpu_to_quota(_milli(limits, "cpu")),
+        memory_limit_in_bytes=memory.value() if memory is not None else 0,
+        run_as_user=uid, run_as_group=gid,
+    )  # fmt: skip
+
+
+def run_handler(
+    runtime: cri.RuntimeService, cid: str, handler: v1.LifecycleHandler, pod_ip: str, timeout: float
+) -> str:
+    """Run a postStart/preStop handler; '' on success, else the error message."""
+    if handler.exec is not None:
+        try:
+            code, out = runtime.exec_sync(cid, list(handler.exec.command), timeout)
+        except TimeoutError as err:
+            return str(err)
+        return "" if code == 0 else f"command {handler.exec.command} exited with {code}: {out}"
+    if handler.http_get is not None:
+        h = handler.http_get
+        url = f"{(h.scheme or 'HTTP').lower()}://{h.host or pod_ip}:{h.port}{h.path or '/'}"
+        try:
+            urllib.request.urlopen(url, timeout=timeout).close()
+        except OSError as err:
+            return f"http lifecycle hook {url} failed: {err}"
+    return ""

@@ -1,0 +1,165 @@
+"""Registering the Node, reporting its status, and the node Lease heartbeat.
+
+Mirrors pkg/kubelet/kubelet_node_status.go (registerWithAPIServer: create the
+Node, or adopt an existing one; initialNode; updateNodeStatus only when something
+changed or nodeStatusReportFrequency passed), pkg/kubelet/nodestatus/setters.go
+(NodeAddress, MachineInfo: capacity and allocatable, VersionInfo, ReadyCondition
+"kubelet is posting ready status", the pressure conditions) and
+k8s.io/component-helpers/apimachinery/lease/controller.go (a Lease in kube-node-lease
+named after the node, owned by it, renewed every 10 s, leaseDurationSeconds 40).
+Omitted: eviction-driven pressure, taints, volumes in use, images list sizes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+from datetime import datetime
+
+from miniapi import errors, scheme
+from miniapi.coordination.v1 import Lease, LeaseSpec
+from miniapi.core import v1
+from miniapi.meta import v1 as metav1
+from miniapi.meta.v1.time import MicroTime, truncate_to_second
+from miniapi.resource import Quantity, parse_quantity
+from miniclient.rest import MERGE_PATCH, Client
+
+log = logging.getLogger("minikubelet.node")
+KUBELET_VERSION = "v1.31.0-minikubelet"
+LEASE_DURATION_SECONDS = 40
+RENEW_INTERVAL = 10.0
+REPORT_FREQUENCY = 300.0
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def memory_bytes() -> int:
+    for line in _read("/proc/meminfo").splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def capacity(cpu: str = "", memory: str = "", pods: int = 110) -> dict[str, Quantity]:
+    return {
+        "cpu": parse_quantity(cpu or str(os.cpu_count() or 1)),
+        "memory": parse_quantity(memory or f"{memory_bytes() // 1024}Ki"),
+        "pods": parse_quantity(str(pods)),
+        "ephemeral-storage": parse_quantity("10Gi"),
+    }
+
+
+def node_info(runtime_version: str) -> v1.NodeSystemInfo:
+    os_release = dict(
+        line.split("=", 1) for line in _read("/etc/os-release").splitlines() if "=" in line
+    )
+    return v1.NodeSystemInfo(
+        machine_id=_read("/etc/machine-id"), system_uuid=_read("/etc/machine-id"),
+        boot_id=_read("/proc/sys/kernel/random/boot_id"), kernel_version=platform.release(),
+        os_image=os_release.get("PRETTY_NAME", "Linux").strip('"'),
+        container_runtime_version=runtime_version, kubelet_version=KUBELET_VERSION,
+        kube_proxy_version="", operating_system="linux",
+        architecture={"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), "amd64"),
+    )  # fmt: skip
+
+
+def ready_conditions(now: datetime, ready: bool, old: list[v1.NodeCondition]):
+    """MemoryPressure, DiskPressure, PIDPressure False; Ready from the runtime's health."""
+    t = truncate_to_second(now)
+    prev = {c.type: c for c in old}
+    spec = [
+        ("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+        ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+        ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+        ("Ready", "True" if ready else "False", "KubeletReady" if ready else "KubeletNotReady",
+         "kubelet is posting ready status" if ready else "container runtime is down"),
+    ]  # fmt: skip
+    out = []
+    for kind, status, reason, message in spec:
+        p = prev.get(kind)
+        since = p.last_transition_time if p and p.status == status else t
+        out.append(v1.NodeCondition(type=kind, status=status, reason=reason, message=message,
+                                    last_heartbeat_time=t, last_transition_time=since))  # fmt: skip
+    return out
+
+
+class NodeAgent:
+    """The node half of the kubelet: register, report status, renew the lease."""
+
+    def __init__(self, client: Client, name: str, node_ip: str, port: int, runtime_version: str,
+                 cap: dict[str, Quantity], pod_cidr: str = "", images: list[str] | None = None):  # fmt: skip
+        self.client, self.name, self.node_ip, self.port = client, name, node_ip, port
+        self.nodes = client.resource(v1.Node)
+        self.leases = client.resource(Lease)
+        self.runtime_version, self.cap, self.pod_cidr = runtime_version, cap, pod_cidr
+        self.images = images or []
+        self.node: v1.Node | None = None
+        self.last_report = 0.0
+
+    def initial_node(self) -> v1.Node:
+        labels = {"kubernetes.io/hostname": self.name, "kubernetes.io/os": "linux",
+                  "kubernetes.io/arch": "amd64"}  # fmt: skip
+        return v1.Node(
+            metadata=metav1.ObjectMeta(name=self.name, labels=labels),
+            spec=v1.NodeSpec(pod_cidr=self.pod_cidr, pod_cidrs=[self.pod_cidr] if self.pod_cidr else []),
+        )  # fmt: skip
+
+    async def register_with_api_server(self) -> None:
+        try:
+            self.node = await self.nodes.create(self.initial_node())
+        except errors.StatusError as err:
+            if err.code != 409:
+                raise
+            self.node = await self.nodes.get(self.name)  # re-registration adopts the Node
+
+    def node_status(self, now: datetime, ready: bool) -> v1.NodeStatus:
+        old = self.node.status.conditions if self.node else []
+        return v1.NodeStatus(
+            capacity=self.cap, allocatable=self.cap, phase="",
+            conditions=ready_conditions(now, ready, old),
+            addresses=[v1.NodeAddress(type="InternalIP", address=self.node_ip),
+                       v1.NodeAddress(type="Hostname", address=self.name)],
+            daemon_endpoints=v1.NodeDaemonEndpoints(
+                kubelet_endpoint=v1.DaemonEndpoint(port=self.port)),
+            node_info=node_info(self.runtime_version),
+            images=[v1.ContainerImage(names=[f"docker.io/library/{i}"], size_bytes=1 << 20)
+                    for i in self.images],
+        )  # fmt: skip
+
+    async def update_node_status(self, now: datetime, mono: float, ready: bool) -> bool:
+        """Patch nodes/status when Ready changed or REPORT_FREQUENCY passed (the lease is
+        the heartbeat in between, as with the NodeLease feature)."""
+        was_ready = any(c.type == "Ready" and c.status == "True"
+                        for c in (self.node.status.conditions if self.node else []))  # fmt: skip
+        if self.last_report and was_ready == ready and mono - self.last_report < REPORT_FREQUENCY:
+            return False
+        status = self.node_status(now, ready)
+        body = {"status": scheme.encode(v1.Node(status=status))["status"]}
+        self.node = await self.nodes.patch(self.name, body, MERGE_PATCH, subresource="status")
+        self.last_report = mono
+        return True
+
+    async def renew_lease(self, now: datetime) -> Lease:
+        spec = LeaseSpec(holder_identity=self.name, lease_duration_seconds=LEASE_DURATION_SECONDS,
+                         renew_time=MicroTime.from_datetime(now))  # fmt: skip
+        try:
+            lease = await self.leases.get(self.name, "kube-node-lease")
+        except errors.StatusError as err:
+            if err.code != 404:
+                raise
+            owner = [metav1.OwnerReference(api_version="v1", kind="Node", name=self.name,
+                                           uid=self.node.metadata.uid if self.node else "")]  # fmt: skip
+            meta = metav1.ObjectMeta(name=self.name, namespace="kube-node-lease",
+                                     owner_references=owner)  # fmt: skip
+            return await self.leases.create(Lease(metadata=meta, spec=spec))
+        body = {"spec": {"holderIdentity": self.name,
+                         "leaseDurationSeconds": LEASE_DURATION_SECONDS,
+                         "renewTime": spec.renew_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}}  # fmt: skip
+        return await self.leases.patch(lease.metadata.name, body, MERGE_PATCH, "kube-node-lease")
