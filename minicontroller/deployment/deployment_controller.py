@@ -24,6 +24,7 @@ from miniapi.apps import v1 as appsv1
 from miniapi.base import replace
 from miniapi.meta import v1 as metav1
 from miniclient.cache.controller import ResourceEventHandlerFuncs
+from miniclient.cache.shared_informer import wait_for_cache_sync
 from miniclient.cache.store import DeletedFinalStateUnknown
 from miniclient.informers import SharedInformerFactory
 from miniclient.rest import Client
@@ -106,8 +107,7 @@ class DeploymentController:
             self.on_rs(rs)
 
     async def run(self, workers: int) -> None:
-        while not (self.d_informer.has_synced() and self.rs_informer.has_synced()):
-            await asyncio.sleep(0.05)
+        await wait_for_cache_sync(self.d_informer, self.rs_informer)
         tasks = [asyncio.ensure_future(self.worker()) for _ in range(workers)]
         try:
             await asyncio.gather(*tasks)

@@ -20,6 +20,7 @@ from miniapi import errors, labels
 from miniapi.core import v1 as corev1
 from miniapi.discovery import v1 as discoveryv1
 from miniclient.cache.controller import ResourceEventHandlerFuncs
+from miniclient.cache.shared_informer import wait_for_cache_sync
 from miniclient.cache.store import DeletedFinalStateUnknown, split_meta_namespace_key
 from miniclient.informers import SharedInformerFactory
 from miniclient.rest import Client
@@ -145,8 +146,7 @@ class EndpointSliceController:
 
     async def run(self, workers: int) -> None:
         informers = (self.service_informer, self.pod_informer, self.slice_informer)
-        while not all(i.has_synced() for i in informers):
-            await asyncio.sleep(0.05)
+        await wait_for_cache_sync(*informers)
         tasks = [asyncio.ensure_future(self.worker()) for _ in range(workers)]
         try:
             await asyncio.gather(*tasks)

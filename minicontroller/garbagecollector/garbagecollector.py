@@ -25,6 +25,7 @@ from miniapi.core import v1 as corev1
 from miniapi.discovery import v1 as discoveryv1
 from miniapi.runtime import GroupVersionKind, NotRegisteredError, parse_group_version
 from miniclient.cache.controller import ResourceEventHandlerFuncs
+from miniclient.cache.shared_informer import wait_for_cache_sync
 from miniclient.cache.store import DeletedFinalStateUnknown
 from miniclient.informers import SharedInformerFactory
 from miniclient.rest import Client
@@ -112,8 +113,7 @@ class GarbageCollector:
             (self.queue if queue == ATTEMPT_TO_DELETE else self.orphan_queue).add(uid)
 
     async def run(self, workers: int) -> None:
-        while not all(i.has_synced() for i in self.informers):
-            await asyncio.sleep(0.05)
+        await wait_for_cache_sync(*self.informers)
         tasks = [
             asyncio.ensure_future(self._worker(q, sync))
             for q, sync in (

@@ -24,6 +24,7 @@ from miniapi.apps import v1 as appsv1
 from miniapi.core import v1 as corev1
 from miniapi.meta import v1 as metav1
 from miniclient.cache.controller import ResourceEventHandlerFuncs
+from miniclient.cache.shared_informer import wait_for_cache_sync
 from miniclient.cache.store import DeletedFinalStateUnknown, split_meta_namespace_key
 from miniclient.informers import SharedInformerFactory
 from miniclient.rest import Client
@@ -177,8 +178,7 @@ class ReplicaSetController:
 
     async def run(self, workers: int) -> None:
         """Start workers after the caches sync; run until cancelled."""
-        while not (self.rs_informer.has_synced() and self.pod_informer.has_synced()):
-            await asyncio.sleep(0.05)
+        await wait_for_cache_sync(self.rs_informer, self.pod_informer)
         tasks = [asyncio.ensure_future(self.worker()) for _ in range(workers)]
         try:
             await asyncio.gather(*tasks)
