@@ -22,6 +22,7 @@ from minischeduler.plugins.registry import IN_TREE_REGISTRY
 API_VERSION = "kubescheduler.config.k8s.io/v1"
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
 DEFAULT_MULTI_POINT: list[tuple[str, int]] = [
+    ("SchedulingGates", 0),
     ("PrioritySort", 0),
     ("NodeUnschedulable", 0),
     ("NodeName", 0),

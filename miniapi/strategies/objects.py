@@ -39,6 +39,7 @@ __all__ = [
     "pod_specs",
     "pods",
     "replica_sets",
+    "scheduling_gates",
     "services",
 ]
 
@@ -101,6 +102,13 @@ def containers(draw: st.DrawFn, name: str | None = None) -> corev1.Container:
     )
 
 
+def scheduling_gates() -> st.SearchStrategy[list[corev1.PodSchedulingGate]]:
+    """Usually none (most pods are not gated), else up to two distinct qualified names."""
+    gate = st.builds(corev1.PodSchedulingGate, name=label_keys())
+    some = st.lists(gate, min_size=1, max_size=2, unique_by=lambda g: g.name)
+    return st.one_of(st.just([]), st.just([]), some)
+
+
 @st.composite
 def pod_specs(draw: st.DrawFn) -> corev1.PodSpec:
     names = draw(st.lists(dns_labels(10), min_size=1, max_size=3, unique=True))
@@ -128,6 +136,7 @@ def pod_specs(draw: st.DrawFn) -> corev1.PodSpec:
         termination_grace_period_seconds=draw(st.none() | st.integers(0, 3600)),
         tolerations=draw(st.lists(toleration, max_size=2)),
         topology_spread_constraints=draw(st.lists(spread, max_size=1)),
+        scheduling_gates=draw(scheduling_gates()),
         volumes=draw(
             st.lists(
                 st.builds(

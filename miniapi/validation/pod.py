@@ -3,9 +3,10 @@
 Mirrors kubernetes pkg/apis/core/validation/validation.go (ValidatePod,
 ValidatePodSpec, ValidateVolumes, validateRestartPolicy, validateDNSPolicy,
 ValidateTolerations, validateAffinity, ValidateNodeSelector,
-validateTopologySpreadConstraints, ValidatePodTemplateSpec,
+validateTopologySpreadConstraints, validateSchedulingGates, ValidatePodTemplateSpec,
 validateContainersOnlyForPod) with upstream's field paths and messages.
-Omitted: pod updates (only some fields are mutable upstream), security
+Omitted: pod updates (only some fields are mutable upstream, and scheduling
+gates may only be removed), security
 contexts, resource claims, overhead, OS-specific rules.
 """
 
@@ -16,6 +17,7 @@ from miniapi.core.v1 import (
     NodeSelectorTerm,
     Pod,
     PodAffinityTerm,
+    PodSchedulingGate,
     PodSpec,
     PodTemplateSpec,
     Toleration,
@@ -252,6 +254,20 @@ def _topology_spread(spec: PodSpec, path: Path) -> ErrorList:
     return errs
 
 
+def _scheduling_gates(gates: list[PodSchedulingGate], path: Path) -> ErrorList:
+    """validateSchedulingGates: each name is a qualified name, and none repeats."""
+    errs: ErrorList = []
+    seen: set[str] = set()
+    for i, gate in enumerate(gates):
+        errs += [
+            field.invalid(path.index(i), gate.name, m) for m in names.is_qualified_name(gate.name)
+        ]
+        if gate.name in seen:
+            errs.append(field.duplicate(path.index(i), gate.name))
+        seen.add(gate.name)
+    return errs
+
+
 def validate_pod_spec(spec: PodSpec, path: Path) -> ErrorList:
     """ValidatePodSpec."""
     volumes, errs = _volumes(spec.volumes, path.child("volumes"))
@@ -302,7 +318,7 @@ def validate_pod_spec(spec: PodSpec, path: Path) -> ErrorList:
             )
             for m in names.is_qualified_name(gate.condition_type)
         ]
-    return errs
+    return errs + _scheduling_gates(spec.scheduling_gates, path.child("schedulingGates"))
 
 
 def _only_for_pod(spec: PodSpec, path: Path) -> ErrorList:

@@ -240,10 +240,12 @@ class PriorityQueue:
     def _move(self, pods: list[QueuedPodInfo], event: ClusterEvent) -> None:
         for qpi in pods:
             key = pod_key(qpi.pod)
-            if qpi.gated and not self._gate(qpi):
+            was_gated = qpi.gated
+            if was_gated and not self._gate(qpi):
                 continue
             del self.unschedulable_pods[key]
-            if self.is_pod_backing_off(qpi):
+            # isPodBackingoff is false for a pod that was gated: it was never tried.
+            if not was_gated and self.is_pod_backing_off(qpi):
                 self.backoff_q.add(qpi)
             else:
                 self.active_q.add(qpi)

@@ -16,6 +16,7 @@ from minischeduler.plugins.interpodaffinity import InterPodAffinity
 from minischeduler.plugins.nodeaffinity import NodeAffinity
 from minischeduler.plugins.noderesources import NodeResourcesBalancedAllocation, NodeResourcesFit
 from minischeduler.plugins.podtopologyspread import PodTopologySpread
+from minischeduler.plugins.schedulinggates import SchedulingGates
 from minischeduler.plugins.simple import (
     DefaultBinder,
     NodeName,
@@ -28,6 +29,7 @@ from minischeduler.plugins.tainttoleration import TaintToleration
 Factory = Callable[[Any, dict], Any]
 
 IN_TREE_REGISTRY: dict[str, Factory] = {
+    "SchedulingGates": lambda h, a: SchedulingGates(),
     "PrioritySort": lambda h, a: PrioritySort(),
     "NodeUnschedulable": lambda h, a: NodeUnschedulable(),
     "NodeName": lambda h, a: NodeName(),

@@ -2,9 +2,10 @@
 
 Mirrors k8s.io/api/core/v1/types.go (Pod, PodSpec, PodStatus, PodCondition,
 ContainerStatus, ContainerState*, PodIP, HostIP, PodDNSConfig,
-PodSecurityContext, PodReadinessGate, HostAlias, PodTemplateSpec,
-PodTemplate, PodList). Phases and condition types are the upstream strings.
-Omitted: ephemeral containers, resource claims, scheduling gates, OS,
+PodSecurityContext, PodReadinessGate, PodSchedulingGate, HostAlias,
+PodTemplateSpec, PodTemplate, PodList). Phases and condition types are the
+upstream strings.
+Omitted: ephemeral containers, resource claims, OS,
 host users, resize status, windows options.
 """
 
@@ -35,6 +36,7 @@ __all__ = [
     "PodIP",
     "PodList",
     "PodReadinessGate",
+    "PodSchedulingGate",
     "PodSecurityContext",
     "PodSpec",
     "PodStatus",
@@ -116,6 +118,12 @@ class PodReadinessGate(Struct, frozen=True, kw_only=True):
     condition_type: str = ""
 
 
+class PodSchedulingGate(Struct, frozen=True, kw_only=True):
+    """A named gate; the scheduler leaves the pod alone while any gate remains."""
+
+    name: str = ""
+
+
 class HostAlias(Struct, frozen=True, kw_only=True):
     """An /etc/hosts entry."""
 
@@ -160,6 +168,7 @@ class PodSpec(Struct, frozen=True, kw_only=True):
     overhead: dict[str, Quantity] = {}
     topology_spread_constraints: list[TopologySpreadConstraint] = []
     set_hostname_as_fqdn: bool | None = field(default=None, name="setHostnameAsFQDN")
+    scheduling_gates: list[PodSchedulingGate] = []
     resources: ResourceRequirements | None = None
 
 
