@@ -9,7 +9,8 @@ and the factory) and its flags (--kubeconfig, --master, --controllers,
 (workqueue metrics under upstream's names) on --bind-address/--port.
 Controllers available: deployment, endpointslice, replicaset,
 garbage-collector-controller (--concurrent-gc-syncs), namespace-controller
-(--concurrent-namespace-syncs). Omitted: the secure serving port, the
+(--concurrent-namespace-syncs), node-lifecycle-controller (--node-monitor-period,
+--node-monitor-grace-period, as Go durations like 5s). Omitted: the secure serving port, the
 service-account token controller and every other controller.
 """
 
@@ -19,6 +20,7 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import socket
 import sys
 import uuid
@@ -33,6 +35,7 @@ from minicontroller.deployment import DeploymentController
 from minicontroller.endpointslice import EndpointSliceController
 from minicontroller.garbagecollector import GarbageCollector
 from minicontroller.namespace import NamespaceController
+from minicontroller.nodelifecycle import NodeLifecycleController
 from minicontroller.replicaset import ReplicaSetController
 
 KNOWN_CONTROLLERS = (
@@ -41,7 +44,20 @@ KNOWN_CONTROLLERS = (
     "replicaset",
     "garbage-collector-controller",
     "namespace-controller",
+    "node-lifecycle-controller",
 )
+
+_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+
+
+def go_duration(text: str) -> float:
+    """A Go time.ParseDuration string ("40s", "1m30s", "500ms") in seconds."""
+    if text == "0":
+        return 0.0
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|us|ns|m|s)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise argparse.ArgumentTypeError(f'time: invalid duration "{text}"')
+    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -61,6 +77,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-endpoints-per-slice", type=int, default=100)
     p.add_argument("--concurrent-gc-syncs", type=int, default=20)
     p.add_argument("--concurrent-namespace-syncs", type=int, default=10)
+    p.add_argument("--node-monitor-period", type=go_duration, default=5.0)
+    # 50s since v1.32 (it was 40s before), the version /version reports.
+    p.add_argument("--node-monitor-grace-period", type=go_duration, default=50.0)
     p.add_argument("--bind-address", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="/healthz and /metrics (0: off)")
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity")
@@ -136,6 +155,13 @@ async def run(args: argparse.Namespace) -> None:
             nc = NamespaceController(client, factory)
             controllers.append(nc)
             workers.append((nc, args.concurrent_namespace_syncs))
+        if "node-lifecycle-controller" in names:
+            nlc = NodeLifecycleController(
+                client, factory, args.node_monitor_period, args.node_monitor_grace_period
+            )
+            controllers.append(nlc)
+            # Upstream's taint eviction runs its node-update workers in parallel too.
+            workers.append((nlc, 8))
         runner = await serve(args, controllers)
 
         async def start_controllers() -> None:
