@@ -2,15 +2,17 @@
 
 Mirrors pkg/kubelet/server/server.go (InstallDefaultHandlers: healthz and pods;
 InstallDebuggingHandlers: containerLogs/{namespace}/{pod}/{container} with previous,
-tailLines and follow; run/{namespace}/{pod}/{container}?cmd= for a one-shot command)
+tailLines, limitBytes and follow; run/{namespace}/{pod}/{container}?cmd= for a one-shot command)
 and the kubelet's Prometheus metrics (a few of them).
 Omitted: TLS and authn/authz of kubelet clients, exec/attach/portForward streaming,
-stats/summary.
+stats/summary, the timestamps and sinceSeconds log options (the log files keep no
+per-line times), limitBytes while following (a limited answer is not followed).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 
 from aiohttp import web
@@ -30,10 +32,23 @@ def _container_log(kubelet: Kubelet, ns: str, pod_name: str, container: str, pre
         if os.path.isdir(directory) else []  # fmt: skip
     index = 1 if previous else 0
     if len(attempts) <= index:
-        what = "previous terminated" if previous else ""
-        raise web.HTTPBadRequest(text=f'{what} container "{container}" in pod "{pod_name}" '
-                                      "not found")  # fmt: skip
+        raise web.HTTPBadRequest(text=_no_log_reason(kubelet, pod, container, previous))
     return pod, os.path.join(directory, f"{attempts[index]}.log")
+
+
+def _no_log_reason(kubelet: Kubelet, pod, container: str, previous: bool) -> str:
+    """Why there is no log, in validateContainerLogStatus's words (from the last status sent)."""
+    name = pod.metadata.name
+    if previous:
+        return f'previous terminated container "{container}" in pod "{name}" not found'
+    status = json.loads(kubelet.status_manager.sent.get(pod.metadata.uid, "{}"))
+    statuses = status.get("initContainerStatuses", []) + status.get("containerStatuses", [])
+    waiting = next((s["state"]["waiting"] for s in statuses
+                    if s.get("name") == container and "waiting" in s.get("state", {})), None)  # fmt: skip
+    if waiting is not None:
+        return (f'container "{container}" in pod "{name}" is waiting to start: '
+                f"{waiting.get('reason', '')}")  # fmt: skip
+    return f'container "{container}" in pod "{name}" is not available'
 
 
 def make_app(kubelet: Kubelet) -> web.Application:
@@ -59,6 +74,9 @@ def make_app(kubelet: Kubelet) -> web.Application:
         tail = req.query.get("tailLines")
         if tail:
             data = b"".join(data.splitlines(keepends=True)[-int(tail) :])
+        limit = int(req.query.get("limitBytes") or 0)
+        if limit:  # limitBytes caps the whole answer, so a follow stops there too
+            return web.Response(body=data[:limit], content_type="text/plain")
         if req.query.get("follow") != "true":
             return web.Response(body=data, content_type="text/plain")
         resp = web.StreamResponse()

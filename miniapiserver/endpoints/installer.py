@@ -16,6 +16,7 @@ from miniapiserver.endpoints import negotiation
 from miniapiserver.endpoints.handlers import create, delete, get, patch, subresources, update, watch
 from miniapiserver.endpoints.handlers.rest import RequestScope
 from miniapiserver.endpoints.requestinfo import RequestInfo
+from miniapiserver.registry import pod_log
 from miniapiserver.registry.store import RegistryStore
 
 # subresource -> verbs it serves
@@ -25,6 +26,7 @@ SUBRESOURCE_VERBS = {
     "binding": ("create",),
     "eviction": ("create",),
     "finalize": ("update",),
+    "log": ("get",),
 }
 
 
@@ -91,6 +93,9 @@ async def serve(
         return await subresources.eviction(scope)
     if sub == "finalize":
         return await subresources.finalize(scope)
+    if sub == "log":
+        pod = await scope.store.get(ri.namespace, ri.name)
+        return await pod_log.get_log(request, pod, stores["/nodes"])
     handler = {
         "get": get.get_resource,
         "list": get.list_resource,
