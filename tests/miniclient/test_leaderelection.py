@@ -19,6 +19,8 @@ from miniclient.leaderelection import (
 )
 from miniclient.rest import Client
 
+pytestmark = pytest.mark.tool("etcd")
+
 
 def test_expiry_is_judged_from_the_local_observation_time():
     held = LeaderElectionRecord(holder_identity="a", lease_duration_seconds=10)
