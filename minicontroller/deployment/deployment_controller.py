@@ -4,11 +4,12 @@ Mirrors k8s.io/kubernetes/pkg/controller/deployment/deployment_controller.go
 (handlers addReplicaSet/updateReplicaSet/deleteReplicaSet, syncDeployment,
 getReplicaSetsForDeployment) and sync.go (getAllReplicaSetsAndSyncRevision,
 getNewReplicaSet with pod-template-hash and revision annotations,
-scaleReplicaSet, sync for paused deployments, cleanupDeployment); the scaling
-decisions are in rolling.py, status and history in sync.py.
+scaleReplicaSet with its ScalingReplicaSet event, sync for paused deployments
+and resizes, cleanupDeployment); the scaling decisions are in
+rolling.py and scale.py (proportional scaling), status and history in sync.py.
 Rollback is kubectl's job (`rollout undo` copies an old ReplicaSet's template
 into the Deployment), as in current upstream.
-Omitted: proportional scaling, events, the deprecated rollbackTo field.
+Omitted: the deprecated rollbackTo field.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from miniclient.cache.controller import ResourceEventHandlerFuncs
 from miniclient.cache.shared_informer import wait_for_cache_sync
 from miniclient.cache.store import DeletedFinalStateUnknown
 from miniclient.informers import SharedInformerFactory
+from miniclient.record import EVENT_TYPE_NORMAL, EventRecorder
 from miniclient.rest import Client
 from miniclient.workqueue import RateLimitingQueue
 from minicontroller.controller_ref_manager import claim_pods, owner_reference
@@ -36,6 +38,7 @@ from minicontroller.deployment.rolling import (
     reconcile_new_replica_set,
     reconcile_old_replica_sets,
 )
+from minicontroller.deployment.scale import is_scaling_event, plan_scale
 from minicontroller.deployment.sync import old_replica_sets_to_delete, rollout_status
 
 __all__ = ["DeploymentController"]
@@ -63,6 +66,7 @@ class DeploymentController:
         self.d_lister = factory.lister(appsv1.Deployment)
         self.rs_lister = factory.lister(appsv1.ReplicaSet)
         self.queue = RateLimitingQueue(name="deployment")
+        self.recorder = EventRecorder(client, "deployment-controller")
         self.wall = wall
         enqueue = self.enqueue
         self.d_informer.add_event_handler(
@@ -159,8 +163,8 @@ class DeploymentController:
         if d.metadata.deletion_timestamp is not None:
             await self.sync_status(d, rs_list, create=False)
             return
-        if d.spec.paused:
-            await self.sync_paused(d, rs_list)
+        if d.spec.paused or await self.is_scaling_event(d, rs_list):
+            await self.sync(d, rs_list)
         elif d.spec.strategy.type == appsv1.RECREATE_DEPLOYMENT_STRATEGY:
             await self.rollout_recreate(d, rs_list)
         else:
@@ -239,17 +243,42 @@ class DeploymentController:
         }
 
     async def scale_replica_set(self, rs, count: int, d) -> None:
+        """Resize rs and stamp the Deployment's size on it; an event when the size moved."""
         annotations = {
             **rs.metadata.annotations,
             util.DESIRED_REPLICAS_ANNOTATION: str(util.replicas(d)),
             util.MAX_REPLICAS_ANNOTATION: str(util.replicas(d) + util.max_surge(d)),
         }
+        old = rs.spec.replicas or 0
+        if old == count and annotations == rs.metadata.annotations:
+            return
         updated = replace(
             rs,
             metadata=replace(rs.metadata, annotations=annotations),
             spec=replace(rs.spec, replicas=count),
         )
         await self.rs_client.update(updated)
+        if old != count:
+            await self.recorder.eventf(
+                d, EVENT_TYPE_NORMAL, "ScalingReplicaSet", "Scaled %s replica set %s from %d to %d",
+                "up" if old < count else "down", rs.metadata.name, old, count,
+            )  # fmt: skip
+
+    async def is_scaling_event(self, d, rs_list) -> bool:
+        new_rs, old_rss = await self.get_all_replica_sets(d, rs_list, create=False)
+        return is_scaling_event(d, [*old_rss, new_rs])
+
+    async def sync(self, d, rs_list) -> None:
+        """A paused Deployment or a resize: scale the active sets proportionally, no rollout."""
+        new_rs, old_rss = await self.get_all_replica_sets(d, rs_list, create=False)
+        all_rss = [*old_rss, *([new_rs] if new_rs else [])]
+        sizes = plan_scale(d, new_rs, old_rss)
+        for rs in all_rss:
+            if rs.metadata.uid in sizes:
+                await self.scale_replica_set(rs, sizes[rs.metadata.uid], d)
+        if d.spec.paused:
+            await self.cleanup_deployment(d, old_rss)
+        await self.sync_rollout_status(d, all_rss, new_rs)
 
     async def rollout_rolling(self, d, rs_list) -> None:
         new_rs, old_rss = await self.get_all_replica_sets(d, rs_list, create=True)
@@ -299,16 +328,6 @@ class DeploymentController:
             except errors.StatusError as e:
                 if not errors.is_not_found(e):
                     raise
-
-    async def sync_paused(self, d, rs_list) -> None:
-        """A paused Deployment is only scaled (when a single set is active) and cleaned up."""
-        new_rs, old_rss = await self.get_all_replica_sets(d, rs_list, create=False)
-        active = [rs for rs in [*old_rss, new_rs] if rs is not None and (rs.spec.replicas or 0) > 0]
-        target = active[0] if len(active) == 1 else (new_rs if not active else None)
-        if target is not None and (target.spec.replicas or 0) != util.replicas(d):
-            await self.scale_replica_set(target, util.replicas(d), d)
-        await self.cleanup_deployment(d, old_rss)
-        await self.sync_status(d, rs_list, create=False)
 
     async def sync_status(self, d, rs_list, create: bool) -> None:
         new_rs, old_rss = await self.get_all_replica_sets(d, rs_list, create=create)

@@ -7,8 +7,10 @@ only through its informers (reads) and the REST client (writes).
 A sync: skip if expectations are unsatisfied (the cache has not yet seen our
 last writes); claim pods (adopt/release); create missing pods in slow-start
 batches or delete the surplus, most expendable first; write status.
-Omitted: events, the ReplicaFailure condition, burst-limit configuration
-beyond upstream's default of 500.
+Pod writes are reported as Events as controller_utils.go's RealPodControl does
+(SuccessfulCreate "Created pod: x", FailedCreate "Error creating: ...",
+SuccessfulDelete, FailedDelete). Omitted: burst-limit configuration beyond
+upstream's default of 500.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from miniclient.cache.controller import ResourceEventHandlerFuncs
 from miniclient.cache.shared_informer import wait_for_cache_sync
 from miniclient.cache.store import DeletedFinalStateUnknown, split_meta_namespace_key
 from miniclient.informers import SharedInformerFactory
+from miniclient.record import EVENT_TYPE_NORMAL, EVENT_TYPE_WARNING, EventRecorder
 from miniclient.rest import Client
 from miniclient.workqueue import RateLimitingQueue
 from minicontroller.controller_ref_manager import claim_pods, owner_reference
@@ -89,6 +92,7 @@ class ReplicaSetController:
         self.rs_lister = factory.lister(appsv1.ReplicaSet)
         self.pod_lister = factory.lister(corev1.Pod)
         self.queue = RateLimitingQueue(name="replicaset")
+        self.recorder = EventRecorder(client, "replicaset-controller")
         self.expectations = ControllerExpectations(self.queue.clock.now)
         self.wall = wall
         self.rs_informer.add_event_handler(
@@ -237,7 +241,7 @@ class ReplicaSetController:
         manage_error: BaseException | None = None
         if rs_needs_sync and rs.metadata.deletion_timestamp is None:
             manage_error = await self.manage_replicas(filtered, rs, all_pods)
-        status = calculate_status(rs, filtered, self.wall())
+        status = calculate_status(rs, filtered, self.wall(), manage_error)
         updated = await update_replica_set_status(self.rs_client, rs, status)
         min_ready = rs.spec.min_ready_seconds
         replicas = replicas_of(rs)
@@ -276,8 +280,7 @@ class ReplicaSetController:
             victims = get_pods_to_delete(filtered, related, diff)
             self.expectations.expect_deletions(key, [_key(p) for p in victims])
             results = await asyncio.gather(
-                *(self.pod_client.delete(p.metadata.name, p.metadata.namespace) for p in victims),
-                return_exceptions=True,
+                *(self.delete_pod_for(rs, p) for p in victims), return_exceptions=True
             )
             first: BaseException | None = None
             for pod, result in zip(victims, results, strict=True):
@@ -300,8 +303,29 @@ class ReplicaSetController:
             owner_references=[owner_reference(rs, *KIND)],
         )
         try:
-            await self.pod_client.create(corev1.Pod(metadata=meta, spec=template.spec))
+            pod = await self.pod_client.create(corev1.Pod(metadata=meta, spec=template.spec))
         except errors.StatusError as e:
             if errors.reason_for_error(e) == "Forbidden" and "being terminated" in str(e):
                 return  # namespace terminating: creating is pointless, not an error
+            await self.recorder.eventf(
+                rs, EVENT_TYPE_WARNING, "FailedCreate", "Error creating: %s", e
+            )
             raise
+        await self.recorder.eventf(
+            rs, EVENT_TYPE_NORMAL, "SuccessfulCreate", "Created pod: %s", pod.metadata.name
+        )
+
+    async def delete_pod_for(self, rs: appsv1.ReplicaSet, pod: corev1.Pod) -> None:
+        """RealPodControl.DeletePod: delete, and say so in an Event."""
+        name = pod.metadata.name
+        try:
+            await self.pod_client.delete(name, pod.metadata.namespace)
+        except errors.StatusError as e:
+            if not errors.is_not_found(e):
+                await self.recorder.eventf(
+                    rs, EVENT_TYPE_WARNING, "FailedDelete", "Error deleting: %s", e
+                )
+            raise
+        await self.recorder.eventf(
+            rs, EVENT_TYPE_NORMAL, "SuccessfulDelete", "Deleted pod: %s", name
+        )

@@ -1,10 +1,11 @@
 """ReplicaSet status: counting replicas, and writing the status subresource.
 
 Mirrors k8s.io/kubernetes/pkg/controller/replicaset/replica_set_utils.go
-(calculateStatus, updateReplicaSetStatus) and podutil.IsPodAvailable.
+(calculateStatus with its ReplicaFailure condition, updateReplicaSetStatus)
+and podutil.IsPodAvailable.
 A pod is available once it has been Ready for minReadySeconds; the status is
 written only when it changed, retrying once against a fresh copy on conflict.
-Omitted: the ReplicaFailure condition, terminatingReplicas.
+Omitted: terminatingReplicas.
 """
 
 from __future__ import annotations
@@ -33,9 +34,12 @@ def is_pod_available(pod: corev1.Pod, min_ready_seconds: int, now: datetime) -> 
 
 
 def calculate_status(
-    rs: appsv1.ReplicaSet, filtered_pods: list[corev1.Pod], now: datetime
+    rs: appsv1.ReplicaSet,
+    filtered_pods: list[corev1.Pod],
+    now: datetime,
+    manage_error: BaseException | None = None,
 ) -> appsv1.ReplicaSetStatus:
-    """Counts over the active pods the set owns."""
+    """Counts over the active pods the set owns, and ReplicaFailure while writes fail."""
     template_labels = rs.spec.template.metadata.labels
     fully_labeled = ready = available = 0
     for pod in filtered_pods:
@@ -51,7 +55,30 @@ def calculate_status(
         fully_labeled_replicas=fully_labeled,
         ready_replicas=ready,
         available_replicas=available,
+        conditions=_failure_conditions(rs, len(filtered_pods), now, manage_error),
     )
+
+
+def _failure_conditions(
+    rs: appsv1.ReplicaSet, active: int, now: datetime, manage_error: BaseException | None
+) -> list[appsv1.ReplicaSetCondition]:
+    """Set ReplicaFailure on the first failed create/delete; clear it once writes succeed."""
+    others = [c for c in rs.status.conditions if c.type != appsv1.REPLICA_SET_REPLICA_FAILURE]
+    current = [c for c in rs.status.conditions if c.type == appsv1.REPLICA_SET_REPLICA_FAILURE]
+    if manage_error is None:
+        return others
+    if current:
+        return rs.status.conditions
+    wanted = rs.spec.replicas if rs.spec.replicas is not None else 1
+    reason = "FailedCreate" if active < wanted else "FailedDelete"
+    cond = appsv1.ReplicaSetCondition(
+        type=appsv1.REPLICA_SET_REPLICA_FAILURE,
+        status="True",
+        last_transition_time=now,
+        reason=reason,
+        message=str(manage_error),
+    )
+    return [*others, cond]
 
 
 async def update_replica_set_status(

@@ -5,7 +5,9 @@
 time: during a RollingUpdate with maxSurge=1, maxUnavailable=0 there are never
 more than replicas+1 pods, and never fewer than replicas ready once the first
 rollout is done. `kubectl rollout status/history/undo/pause/resume`, `set image`
-and `scale` are the real kubectl.
+and `scale` are the real kubectl. A second scenario scales a rollout stuck on a
+broken image and checks upstream's proportional split and the Events
+`kubectl describe` shows.
 """
 
 from __future__ import annotations
@@ -61,11 +63,12 @@ class Kubectl:
 
 
 class Kubelet:
-    """Marks every pod Running+Ready with an IP, and samples pod counts."""
+    """Marks every pod (whose image is not `broken`) Running+Ready with an IP; samples counts."""
 
-    def __init__(self, client: Client, namespace: str) -> None:
+    def __init__(self, client: Client, namespace: str, broken: str = "") -> None:
         self.pods = client.resource(corev1.Pod)
         self.namespace = namespace
+        self.broken = broken
         self.samples: list[tuple[int, int]] = []
         self.ips = iter(range(1, 250))
 
@@ -80,7 +83,7 @@ class Kubelet:
             ]
             self.samples.append((len(live), len(ready)))
             for p in live:
-                if p in ready:
+                if p in ready or p.spec.containers[0].image == self.broken:
                     continue
                 status = {
                     "phase": "Running",
@@ -96,7 +99,7 @@ class Kubelet:
             await asyncio.sleep(0.1)
 
 
-def test_deployment_rollout_undo_scale_pause(apiserver):
+def run_with_controllers(apiserver, scenario) -> None:
     log = Path(tempfile.mkstemp(prefix=f"minicontroller-dep-{os.getpid()}-")[1])
     proc = subprocess.Popen(
         [sys.executable, "-m", "minicontroller", "--kubeconfig", apiserver.kubeconfig],
@@ -113,12 +116,67 @@ def test_deployment_rollout_undo_scale_pause(apiserver):
         log.unlink(missing_ok=True)
 
 
+def test_deployment_rollout_undo_scale_pause(apiserver):
+    run_with_controllers(apiserver, scenario)
+
+
+def test_scaling_a_stuck_rollout_is_proportional_and_reported_as_events(apiserver):
+    run_with_controllers(apiserver, proportional_scenario)
+
+
+async def new_namespace(client: Client) -> str:
+    ns = f"dep-{uuid.uuid4().hex[:8]}"
+    await client.resource(corev1.Namespace).create(
+        corev1.Namespace(metadata=metav1.ObjectMeta(name=ns))
+    )
+    return ns
+
+
+async def wait_for_sizes(rs_client, ns: str, want: dict[str, int], timeout: float = 60) -> None:
+    """Until the ReplicaSets' spec.replicas by image equal want."""
+    sizes: dict[str, int] = {}
+    for _ in range(int(timeout / 0.2)):
+        items = (await rs_client.list(ns)).items
+        sizes = {r.spec.template.spec.containers[0].image: r.spec.replicas for r in items}
+        if sizes == want:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"ReplicaSet sizes {sizes}, want {want}")
+
+
+async def proportional_scenario(apiserver) -> None:
+    """A rollout stuck on a broken image (old 8 + new 5 of 10, surge 3) scaled to 20.
+
+    Upstream's arithmetic (sync.go scale): 23 allowed, 13 present, 10 to add;
+    old 8 -> round(8*23/13) = 14, new 5 -> round(5*23/13) = 9.
+    """
+    manifest = MANIFEST.replace("replicas: 3", "replicas: 10").replace(
+        "maxSurge: 1, maxUnavailable: 0", "maxSurge: 3, maxUnavailable: 2"
+    )
+    async with Client(load_kubeconfig(apiserver.kubeconfig)) as client:
+        ns = await new_namespace(client)
+        kubectl = Kubectl(apiserver.kubeconfig, ns)
+        rs_client = client.resource(appsv1.ReplicaSet)
+        task = asyncio.ensure_future(Kubelet(client, ns, broken="nginx:broken").run())
+        try:
+            await kubectl("apply", "-f", "-", stdin=manifest)
+            await kubectl("rollout", "status", "deployment/web", "--timeout=60s")
+            await kubectl("set", "image", "deployment/web", "c=nginx:broken")
+            await wait_for_sizes(rs_client, ns, {"nginx:1": 8, "nginx:broken": 5})
+            await kubectl("scale", "deployment/web", "--replicas=20")
+            await wait_for_sizes(rs_client, ns, {"nginx:1": 14, "nginx:broken": 9})
+            described = await kubectl("describe", "deployment/web")
+            assert "ScalingReplicaSet" in described
+            assert "from 8 to 14" in described and "from 5 to 9" in described
+            rs_described = await kubectl("describe", "replicaset")
+            assert "SuccessfulCreate" in rs_described and "Created pod: web-" in rs_described
+        finally:
+            task.cancel()
+
+
 async def scenario(apiserver) -> None:
     async with Client(load_kubeconfig(apiserver.kubeconfig)) as client:
-        ns = f"dep-{uuid.uuid4().hex[:8]}"
-        await client.resource(corev1.Namespace).create(
-            corev1.Namespace(metadata=metav1.ObjectMeta(name=ns))
-        )
+        ns = await new_namespace(client)
         kubectl = Kubectl(apiserver.kubeconfig, ns)
         # kubectl drives; plain reads go through the client (a kubectl process costs ~0.5 s).
         rs_client, pod_client = client.resource(appsv1.ReplicaSet), client.resource(corev1.Pod)
