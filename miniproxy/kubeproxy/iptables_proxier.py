@@ -6,13 +6,13 @@ KUBE-FORWARD, largeClusterMode); the per-service part is in iptables_service.py.
 node's ProxyConfig: the same chains, rules, comments and order upstream writes, except
 that services are visited in sorted order (upstream iterates a Go map).
 Partial sync (MinimizeIPTablesRestore): with `changed` given, the SVC/SVL/EXT/FW/SEP chains
-of unchanged services are left out, exactly as upstream skips them.
+of unchanged services are left out, exactly as upstream skips them. Each service's lines
+are rendered once and reused while its inputs stay the same objects (render_cache.py).
 Omitted: nfacct counters, health-check node ports' servers, IPv6.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
 from miniproxy.kubeproxy import names
@@ -29,11 +29,11 @@ from miniproxy.kubeproxy.iptables_chains import (
 )
 from miniproxy.kubeproxy.iptables_service import (
     ServiceRules,
-    active_chains,
     line,
     write_captures,
     write_service_chains,
 )
+from miniproxy.kubeproxy.render_cache import RenderCache
 from miniproxy.kubeproxy.types import (
     EndpointInfo,
     EndpointsMap,
@@ -159,14 +159,34 @@ def _write_tail(b: _Buffers, cfg: ProxyConfig, existing_nat_chains, deleted: lis
           "RELATED,ESTABLISHED", "-j", "ACCEPT")  # fmt: skip
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _captures(svc: ServicePortInfo, endpoints: tuple[EndpointInfo, ...], cfg: ProxyConfig):
-    """A service's decisions and capture rules; values are frozen, so syncs reuse them the
-    way upstream keeps per-service chain names "for performance reasons"."""
+@dataclass(frozen=True, slots=True)
+class ServiceBlock:
+    """One service port's rendered lines, each part pre-joined ("" when empty)."""
+
+    nat_captures: str
+    filter_captures: str
+    chains: str
+    rules: str
+    n_nat_captures: int
+    n_filter_captures: int
+    n_rules: int
+    active: frozenset[str]
+
+
+def _service_block(
+    svc: ServicePortInfo, endpoints: list[EndpointInfo], cfg: ProxyConfig, comments: bool
+) -> ServiceBlock:
     s = ServiceRules(svc, list(endpoints), cfg)
-    buf = _Buffers()
-    write_captures(buf, s, cfg)
-    return s, tuple(buf.nat_rules), tuple(buf.filter_rules)
+    captures = _Buffers()
+    write_captures(captures, s, cfg)
+    chains: list[str] = []
+    rules: list[str] = []
+    active = write_service_chains(chains, rules, s, cfg, comments)
+    nat, flt = captures.nat_rules, captures.filter_rules
+    return ServiceBlock(
+        "\n".join(nat), "\n".join(flt), "\n".join(chains), "\n".join(rules),
+        len(nat), len(flt), len(rules), frozenset(active),
+    )  # fmt: skip
 
 
 def render(
@@ -176,23 +196,44 @@ def render(
     *,
     changed: set[NamespacedName] | None = None,
     existing_nat_chains: set[str] | frozenset[str] = frozenset(),
+    cache: RenderCache[ServiceBlock] | None = None,
 ) -> IptablesRender:
-    """syncProxyRules' restore input; `changed=None` is a full sync."""
+    """syncProxyRules' restore input; `changed=None` is a full sync.
+
+    With a `cache` kept across syncs (the Proxier keeps one), only services whose
+    inputs changed are rendered again; the text is the same either way.
+    """
     b = _Buffers()
     _write_top_level(b, cfg)
+    top_nat, top_filter = len(b.nat_rules), len(b.filter_rules)
     total = sum(len(endpoints_map.get(spn, ())) for spn in service_map)
     comments = total <= LARGE_CLUSTER_ENDPOINTS_THRESHOLD
-    for spn in sorted(service_map, key=str):
-        s, nat_captures, filter_captures = _captures(
-            service_map[spn], tuple(endpoints_map.get(spn, ())), cfg
-        )
-        b.nat_rules += nat_captures
-        b.filter_rules += filter_captures
-        if changed is not None and spn.namespaced_name not in changed:
-            # Unchanged: its chains stay as they are in the kernel, but remain active.
-            b.active_nat_chains |= active_chains(s)
-        else:
-            b.active_nat_chains |= write_service_chains(b.nat_chains, b.nat_rules, s, cfg, comments)
+    cache = RenderCache() if cache is None else cache
+    cache.begin(cfg, comments)
+    wanted = None if changed is None else {(n.namespace, n.name) for n in changed}
+    # The buffers now hold multi-line blocks, so the loop counts its lines on the side.
+    n_nat = n_filter = 0
+    actives = []
+    for spn in cache.order(service_map):
+        blk = cache.block(
+            spn, service_map[spn], endpoints_map.get(spn, ()),
+            lambda svc, eps: _service_block(svc, eps, cfg, comments),
+        )  # fmt: skip
+        if blk.nat_captures:
+            b.nat_rules.append(blk.nat_captures)
+        if blk.filter_captures:
+            b.filter_rules.append(blk.filter_captures)
+        n_nat += blk.n_nat_captures
+        n_filter += blk.n_filter_captures
+        actives.append(blk.active)
+        if blk.chains and (wanted is None or (spn.namespace, spn.name) in wanted):
+            b.nat_chains.append(blk.chains)
+            if blk.rules:
+                b.nat_rules.append(blk.rules)
+            n_nat += blk.n_rules
+        # Unchanged services' chains stay as they are in the kernel, but remain active.
+    b.active_nat_chains = set().union(*actives)
+    blocks_nat, blocks_filter = len(b.nat_rules), len(b.filter_rules)
     deleted: list[str] = []
     _write_tail(b, cfg, existing_nat_chains, deleted)
     text = "\n".join(
@@ -208,6 +249,11 @@ def render(
             "",
         ]
     )
+    # Top-level and tail entries are one line each; the loop's blocks were counted above.
     return IptablesRender(
-        text, b.active_nat_chains, len(b.filter_rules), len(b.nat_rules), len(deleted)
+        text,
+        b.active_nat_chains,
+        n_filter + len(b.filter_rules) - blocks_filter + top_filter,
+        n_nat + len(b.nat_rules) - blocks_nat + top_nat,
+        len(deleted),
     )

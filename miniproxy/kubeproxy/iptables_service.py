@@ -261,13 +261,3 @@ def write_service_chains(
             args += ["-m", "recent", "--name", chain, "--set"]
         line(rules, *args, "-m", s.proto, "-p", s.proto, "-j", "DNAT", "--to-destination", str(ep))
     return active
-
-
-def active_chains(s: ServiceRules) -> set[str]:
-    """The chains _write_service_chains would declare, without writing them."""
-    active = set(s.sep.values())
-    active |= {s.ext_chain} if s.uses_ext else set()
-    active |= {s.fw_chain} if s.uses_fw else set()
-    active |= {s.svc_chain} if s.uses_cluster else set()
-    active |= {s.svl_chain} if s.uses_local else set()
-    return active

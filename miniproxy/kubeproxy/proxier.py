@@ -6,8 +6,9 @@ syncProxyRules (needFullSync, FullSyncPeriod, the partial sync of changed servic
 stale chain cleanup) and the sync metrics of pkg/proxy/metrics. The kernel is a backend
 object (kernel.IptablesKernel / kernel.NftKernel, or the in-memory models in tests); the
 clock is injected.
-Omitted: conntrack flushing for removed UDP endpoints (they are reported in
-`SyncResult.stale_udp_endpoints`), health-check servers, the iptables Monitor.
+After a successful sync, conntrack entries of removed UDP endpoints are flushed
+(deleteEndpointConnections, conntrack.py) when a Conntrack is given.
+Omitted: health-check servers, the iptables Monitor.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from miniapi.core.v1 import Service
 from miniapi.discovery.v1 import EndpointSlice
 from miniproxy.kubeproxy import iptables_proxier, nftables_proxier
 from miniproxy.kubeproxy.changes import EndpointsChangeTracker, ServiceChangeTracker
+from miniproxy.kubeproxy.conntrack import Conntrack, delete_endpoint_connections
 from miniproxy.kubeproxy.iptables_chains import LARGE_CLUSTER_ENDPOINTS_THRESHOLD
+from miniproxy.kubeproxy.render_cache import RenderCache
 from miniproxy.kubeproxy.types import EndpointsMap, ProxyConfig, ServicePortMap
 
 # proxyutil.FullSyncPeriod: even partial-sync proxiers rewrite everything hourly.
@@ -79,6 +82,7 @@ class Proxier:
         backend,
         clock: Callable[[], float] = time.monotonic,
         sync_period: float = 30.0,
+        conntrack: Conntrack | None = None,
     ):
         if mode not in ("iptables", "nftables"):
             raise ValueError(f'invalid proxy mode "{mode}"')
@@ -90,9 +94,11 @@ class Proxier:
         self.need_full_sync = True
         self.last_full_sync = float("-inf")
         self.nft_state: nftables_proxier.NftState | None = None
+        self.iptables_cache: RenderCache[iptables_proxier.ServiceBlock] = RenderCache()
         self.sync_period = sync_period
         self.last_iptables_cleanup = float("-inf")
         self.metrics = SyncMetrics()
+        self.conntrack = conntrack
 
     def on_service_add(self, svc: Service) -> bool:
         return self.service_changes.update(None, svc)
@@ -131,6 +137,11 @@ class Proxier:
             self.metrics.failures.inc()
             raise
         self.need_full_sync = False
+        if self.conntrack is not None and ep_result.stale_udp_endpoints:
+            # Only now: the new rules are in, so a flushed flow re-picks a live endpoint.
+            delete_endpoint_connections(
+                self.conntrack, self.svc_port_map, ep_result.stale_udp_endpoints
+            )
         end = self.clock()
         if full:
             self.last_full_sync = end
@@ -157,6 +168,7 @@ class Proxier:
             self.cfg,
             changed=changed,
             existing_nat_chains=existing,
+            cache=self.iptables_cache,
         )
         self.backend.restore(r.text)
         self.metrics.rules.labels("filter").set(r.filter_rules)

@@ -26,6 +26,7 @@ from miniclient.cache.controller import ResourceEventHandlerFuncs
 from miniclient.informers import SharedInformerFactory
 from miniclient.kubeconfig import build_config_from_flags
 from miniclient.rest import Client
+from miniproxy.kubeproxy.conntrack import Conntrack
 from miniproxy.kubeproxy.kernel import IptablesKernel, NftKernel
 from miniproxy.kubeproxy.proxier import Proxier
 from miniproxy.kubeproxy.types import ProxyConfig
@@ -154,7 +155,9 @@ async def run_proxy(args) -> int:
     )
     backend = IptablesKernel(args.netns) if args.proxy_mode == "iptables" else NftKernel(args.netns)
     period = parse_duration(args.iptables_sync_period)
-    proxier = Proxier(args.proxy_mode, cfg, backend, sync_period=period)
+    proxier = Proxier(
+        args.proxy_mode, cfg, backend, sync_period=period, conntrack=Conntrack(args.netns)
+    )
     server = ProxyServer(
         proxier,
         SharedInformerFactory(client),
