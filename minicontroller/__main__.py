@@ -10,8 +10,9 @@ and the factory) and its flags (--kubeconfig, --master, --controllers,
 Controllers available: deployment, endpointslice, replicaset,
 garbage-collector-controller (--concurrent-gc-syncs), namespace-controller
 (--concurrent-namespace-syncs), node-lifecycle-controller (--node-monitor-period,
---node-monitor-grace-period, as Go durations like 5s). Omitted: the secure serving port, the
-service-account token controller and every other controller.
+--node-monitor-grace-period, as Go durations like 5s), serviceaccount-controller.
+Omitted: the secure serving port, the service-account token controller and every other
+controller.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from minicontroller.garbagecollector import GarbageCollector
 from minicontroller.namespace import NamespaceController
 from minicontroller.nodelifecycle import NodeLifecycleController
 from minicontroller.replicaset import ReplicaSetController
+from minicontroller.serviceaccount import ServiceAccountsController
 
 KNOWN_CONTROLLERS = (
     "deployment",
@@ -45,6 +47,7 @@ KNOWN_CONTROLLERS = (
     "garbage-collector-controller",
     "namespace-controller",
     "node-lifecycle-controller",
+    "serviceaccount-controller",
 )
 
 _DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
@@ -162,6 +165,10 @@ async def run(args: argparse.Namespace) -> None:
             controllers.append(nlc)
             # Upstream's taint eviction runs its node-update workers in parallel too.
             workers.append((nlc, 8))
+        if "serviceaccount-controller" in names:
+            sac = ServiceAccountsController(client, factory)
+            controllers.append(sac)
+            workers.append((sac, 1))  # startServiceAccountController runs one worker
         runner = await serve(args, controllers)
 
         async def start_controllers() -> None:

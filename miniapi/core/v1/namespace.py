@@ -21,11 +21,14 @@ __all__ = [
     "NAMESPACE_ACTIVE",
     "NAMESPACE_TERMINATING",
     "FINALIZER_KUBERNETES",
+    "NAMESPACE_TERMINATING_CAUSE",
 ]
 
 NAMESPACE_ACTIVE = "Active"
 NAMESPACE_TERMINATING = "Terminating"
 FINALIZER_KUBERNETES = "kubernetes"
+# The StatusCause type of a create refused because its namespace is terminating.
+NAMESPACE_TERMINATING_CAUSE = "NamespaceTerminating"
 
 
 class NamespaceSpec(Struct, frozen=True, kw_only=True):
