@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debs=(runc crun busybox-static iptables nftables etcd-server etcd-client containerd
-      containernetworking-plugins iproute2 procps libxxhash0 skopeo umoci conntrack)
+      containernetworking-plugins iproute2 procps libxxhash0 skopeo umoci conntrack bind9-dnsutils)
 [ "${1:-}" = bench ] && debs+=(nginx-light haproxy wrk)
 
 missing=()
