@@ -24,12 +24,20 @@ from miniclient.kubeconfig import build_config_from_flags
 from miniclient.rest import Client
 from minikubelet import cni, cri, nodestatus
 from minikubelet.backoff import Backoff
+from minikubelet.dns import Configurer
 from minikubelet.hollow import HollowRuntime
 from minikubelet.kubelet import Kubelet
 from minikubelet.kuberuntime_manager import KubeGenericRuntimeManager
 from minikubelet.server import make_app
 
 log = logging.getLogger("minikubelet")
+
+
+def _mirror(text: str) -> tuple[str, str]:
+    name, sep, endpoint = text.partition("=")
+    if not (sep and name and endpoint):
+        raise argparse.ArgumentTypeError(f"want NAME=HOST:PORT, got {text!r}")
+    return name, endpoint
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,6 +58,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--hollow-delay", type=float, default=1.0)
     p.add_argument("--hollow-nodes", type=int, default=1, help="with --hollow: nodes to run")
     p.add_argument("--max-pods", type=int, default=110)
+    p.add_argument("--cluster-dns", default="",
+                   help="comma-separated DNS server IPs for ClusterFirst pods")  # fmt: skip
+    p.add_argument("--cluster-domain", default="", help="e.g. cluster.local")
+    p.add_argument("--resolv-conf", default="/etc/resolv.conf",
+                   help="the host resolver file pods with dnsPolicy Default get")  # fmt: skip
+    p.add_argument("--image-store", default="", help="image store (OCI layout + snapshots); "
+                   "default <root-dir>/image-store; a minicontainer --store shares its images")  # fmt: skip
+    p.add_argument("--insecure-registry", action="append", default=[], metavar="HOST[:PORT]",
+                   help="a registry to pull from over plain HTTP (127.0.0.0/8 always is); "
+                   "not a kubelet flag upstream: containerd's registry config holds this")  # fmt: skip
+    p.add_argument("--registry-mirror", action="append", default=[], metavar="NAME=HOST:PORT",
+                   type=_mirror,
+                   help="pull NAME's images (e.g. 127.0.0.1:5000 or docker.io) from this "
+                   "plain-HTTP endpoint; containerd's registry.mirrors, not a kubelet flag")  # fmt: skip
     p.add_argument("-v", "--v", type=int, default=0)
     return p.parse_args(argv)
 
@@ -64,8 +86,12 @@ def build_runtime(args: argparse.Namespace) -> KubeGenericRuntimeManager:
         cni.write_default_conf(conf_dir, f"mkbr{h % 100000}", cidr,
                                os.path.join(args.root_dir, "cni", "ipam"))  # fmt: skip
     runtime = cri.RuntimeService(args.root_dir, args.container_runtime_endpoint, conf_dir,
-                                 args.cni_bin_dir.split(":"))  # fmt: skip
-    return KubeGenericRuntimeManager(runtime, args.root_dir, Backoff())
+                                 args.cni_bin_dir.split(":"), args.image_store,
+                                 args.insecure_registry,
+                                 dict(args.registry_mirror))  # fmt: skip
+    dns = Configurer(tuple(s.strip() for s in args.cluster_dns.split(",") if s.strip()),
+                     args.cluster_domain, args.resolv_conf)  # fmt: skip
+    return KubeGenericRuntimeManager(runtime, args.root_dir, Backoff(), dns)
 
 
 async def lease_and_status_loop(agent: nodestatus.NodeAgent, ready) -> None:
@@ -93,11 +119,14 @@ async def start_node(args, client: Client, kubelet: Kubelet, port: int, tasks: l
     version = (
         "hollow://0.1" if manager is None else await asyncio.to_thread(manager.runtime.version)
     )
-    images = [] if manager is None else manager.runtime.images.list_images() or ["busybox:latest"]
+    images = None
+    if manager is not None:
+        service = manager.runtime.images
+        images = lambda: nodestatus.node_images(service.list_images())  # noqa: E731
     cap = nodestatus.capacity(pods=args.max_pods)
     agent = nodestatus.NodeAgent(client, kubelet.node_name, args.node_ip, port, version, cap,
-                                 args.pod_cidr, [i.split(":")[0] for i in images])  # fmt: skip
-    await agent.register_with_api_server()
+                                 args.pod_cidr, images)  # fmt: skip
+    await agent.register_with_api_server(datetime.now(UTC))
     tasks += [
         asyncio.create_task(lease_and_status_loop(agent, lambda: True)),
         asyncio.create_task(kubelet.reflector().run()),

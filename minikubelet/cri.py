@@ -7,6 +7,9 @@ RUNNING / EXITED states) and what containerd's CRI plugin does behind it. A sand
 a pinned network namespace wired by CNI (CRI-O's pinns style, no pause container);
 a container is an OCI bundle whose init is watched by a shim process. The runtime is
 `minicontainer` or `runc` (or any runc-compatible binary): only the argv differs.
+RunPodSandbox writes the pod's resolv.conf and hostname files, which every container
+bind-mounts; CreateContainer puts a writable snapshot of the image (images.py) under
+the bundle and merges the image config into the process (oci_spec.py).
 All state lives in files under the root dir, so a restarted kubelet lists it again.
 Omitted: ImageService over gRPC, attach, port-forward, checkpoints, stats.
 """
@@ -23,11 +26,18 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from minicontainer.image.bundle import resolve_user
+from minicontainer.image.snapshotter import SnapshotError
 from minikubelet import cni, images, oci_spec
+from minikubelet.dns import DNSConfig, resolv_conf_content
 
 CONTAINER_CREATED, CONTAINER_RUNNING, CONTAINER_EXITED = "CREATED", "RUNNING", "EXITED"
 SANDBOX_READY, SANDBOX_NOTREADY = "SANDBOX_READY", "SANDBOX_NOTREADY"
 REPO = str(Path(__file__).resolve().parents[1])
+
+
+def _snapshot_key(cid: str) -> str:
+    return f"k8s-container-{cid}"
 
 
 def runtime_argv(endpoint: str) -> list[str]:
@@ -45,6 +55,8 @@ class PodSandboxConfig:
     attempt: int = 0
     hostname: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    # DNSConfig: {"servers": [...], "searches": [...], "options": [...]}
+    dns_config: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -60,9 +72,11 @@ class PodSandbox:
 @dataclass
 class ContainerConfig:
     name: str
-    image: str
+    image: str  # as the user wrote it (UserSpecifiedImage)
+    image_ref: str = ""  # what EnsureImageExists resolved it to (ImageSpec.image)
     attempt: int = 0
     command: list[str] = field(default_factory=list)
+    args: list[str] = field(default_factory=list)
     working_dir: str = ""
     envs: list[str] = field(default_factory=list)
     mounts: list[tuple[str, str, bool]] = field(default_factory=list)
@@ -71,8 +85,8 @@ class ContainerConfig:
     cpu_shares: int = 0
     cpu_quota: int = 0
     memory_limit_in_bytes: int = 0
-    run_as_user: int = 0
-    run_as_group: int = 0
+    run_as_user: int | None = None  # None: the image's USER
+    run_as_group: int | None = None
 
 
 @dataclass
@@ -109,13 +123,16 @@ def _save(path: Path, data: dict) -> None:
 class RuntimeService:
     """One node's runtime: sandboxes, containers, the OCI runtime and CNI."""
 
-    def __init__(self, root_dir: str, endpoint: str, cni_conf_dir: str, cni_bin_dirs: list[str]):
+    def __init__(self, root_dir: str, endpoint: str, cni_conf_dir: str, cni_bin_dirs: list[str],
+                 image_store: str = "", insecure_registries: list[str] | None = None,
+                 registry_mirrors: dict[str, str] | None = None):  # fmt: skip
         self.root = Path(root_dir)
         self.endpoint = endpoint
         self.runtime = runtime_argv(endpoint)
         self.runtime_root = str(self.root / "runtime" / Path(endpoint).name)
         self.cni_conf_dir, self.cni_bin_dirs = cni_conf_dir, cni_bin_dirs
-        self.images = images.ImageStore(root_dir)
+        self.images = images.ImageService(image_store or str(self.root / "image-store"),
+                                          insecure_registries, registry_mirrors)  # fmt: skip
         for d in ("sandboxes", "containers", "runtime"):
             (self.root / d).mkdir(parents=True, exist_ok=True)
 
@@ -135,6 +152,7 @@ class RuntimeService:
         subprocess.run(["ip", "-n", netns_name, "link", "set", "lo", "up"], check=False)
         directory = self.root / "sandboxes" / sid
         directory.mkdir(parents=True)
+        self._write_sandbox_files(directory, config)
         record = {"id": sid, "config": asdict(config), "netns": netns, "ip": "",
                   "state": SANDBOX_NOTREADY, "created_at": time.time()}  # fmt: skip
         _save(directory / "sandbox.json", record)
@@ -147,6 +165,16 @@ class RuntimeService:
         record["state"] = SANDBOX_READY
         _save(directory / "sandbox.json", record)
         return sid
+
+    @staticmethod
+    def _write_sandbox_files(directory: Path, config: PodSandboxConfig) -> None:
+        """hostname and resolv.conf, as containerd keeps them in the sandbox's directory."""
+        (directory / "hostname").write_text((config.hostname or config.name) + "\n")
+        d = config.dns_config
+        dns = DNSConfig(d.get("servers", []), d.get("searches", []), d.get("options", []))
+        (directory / "resolv.conf").write_text(resolv_conf_content(dns))
+        for name in ("hostname", "resolv.conf"):
+            os.chmod(directory / name, 0o644)
 
     def stop_pod_sandbox(self, sid: str) -> None:
         """Tear the network down (CNI DEL, then the namespace); idempotent, as CRI wants."""
@@ -203,26 +231,43 @@ class RuntimeService:
         sandbox = self.pod_sandbox_status(sid)
         if sandbox is None:
             raise RuntimeError_(f"sandbox {sid} not found")
-        try:
-            lower = self.images.pull_image(config.image)
-        except images.ImageNotFound as err:
-            raise RuntimeError_(str(err)) from err
         cid = secrets.token_hex(8)
         directory = self.root / "containers" / cid
-        directory.mkdir(parents=True)
-        rootfs = images.mount_rootfs(lower, str(directory / "bundle"))
-        spec = oci_spec.build_spec(
-            args=config.command, env=config.envs, cwd=config.working_dir,
-            uid=config.run_as_user, gid=config.run_as_group, rootfs=rootfs,
-            hostname=sandbox.config.hostname or sandbox.config.name, netns_path=sandbox.netns,
-            cgroups_path=self._cgroups_path(sandbox.config.uid, cid), binds=config.mounts,
-            linux_resources=oci_spec.resources(
-                config.cpu_shares, config.cpu_quota, config.memory_limit_in_bytes),
-        )  # fmt: skip
+        rootfs = directory / "bundle" / "rootfs"
+        try:
+            image_config = self.images.image_config(config.image_ref or config.image)
+            self.images.prepare_rootfs(config.image_ref or config.image, _snapshot_key(cid),
+                                       str(rootfs))  # fmt: skip
+            spec = self._spec(sandbox, config, cid, image_config, rootfs)
+        except (images.ImagePullError, SnapshotError, oci_spec.SpecError, ValueError) as err:
+            self.images.remove_rootfs(_snapshot_key(cid), str(rootfs))
+            shutil.rmtree(directory, ignore_errors=True)
+            raise RuntimeError_(f"failed to generate container spec: {err}") from err
         (directory / "bundle" / "config.json").write_text(json.dumps(spec))
         meta = {"id": cid, "sandbox": sid, "config": asdict(config), "created_at": time.time()}
         _save(directory / "meta.json", meta)
         return cid
+
+    def _spec(self, sandbox: PodSandbox, config: ContainerConfig, cid: str, image_config: dict,
+              rootfs: Path) -> dict:  # fmt: skip
+        """containerd's container spec: the image config under the container's settings."""
+        uid, gid = config.run_as_user, config.run_as_group
+        if uid is None:
+            uid, image_gid = resolve_user(rootfs, image_config.get("User", ""))
+            gid = image_gid if gid is None else gid
+        hostname = sandbox.config.hostname or sandbox.config.name
+        sandbox_dir = self.root / "sandboxes" / sandbox.id
+        binds = oci_spec.sandbox_mounts(config.mounts, str(sandbox_dir / "resolv.conf"),
+                                        str(sandbox_dir / "hostname"))  # fmt: skip
+        return oci_spec.build_spec(
+            args=oci_spec.process_args(config.command, config.args, image_config),
+            env=oci_spec.process_env(hostname, image_config, config.envs),
+            cwd=config.working_dir or image_config.get("WorkingDir") or "/",
+            uid=uid, gid=gid or 0, rootfs=str(rootfs), hostname=hostname,
+            netns_path=sandbox.netns, cgroups_path=self._cgroups_path(sandbox.config.uid, cid),
+            binds=binds, linux_resources=oci_spec.resources(
+                config.cpu_shares, config.cpu_quota, config.memory_limit_in_bytes),
+        )  # fmt: skip
 
     def start_container(self, cid: str, timeout: float = 60) -> None:
         directory = self.root / "containers" / cid
@@ -272,7 +317,7 @@ class RuntimeService:
             return
         self.stop_container(cid, 0)
         self._oci("delete", "--force", cid)
-        images.unmount_rootfs(str(directory / "bundle"))
+        self.images.remove_rootfs(_snapshot_key(cid), str(directory / "bundle" / "rootfs"))
         shutil.rmtree(directory, ignore_errors=True)
 
     def container_status(self, cid: str) -> ContainerStatus | None:

@@ -1,94 +1,228 @@
-"""A local image store: image reference -> read-only root filesystem + overlay per container.
+"""The runtime's image service: pull by reference, list, and container root filesystems.
 
-Mirrors the role of the CRI ImageService (PullImage, ImageStatus in cri-api's api.proto)
-and of containerd's overlayfs snapshotter: an image is an unpacked read-only lower
-directory; each container gets an overlayfs whose upper and work dirs are its own.
-The `busybox` image (any tag) is built locally from Debian's busybox-static.
-Omitted: pulling from registries, OCI-layout/tarball import, multi-layer images, image GC.
+Mirrors the CRI ImageService (PullImage, ImageStatus, ListImages in cri-api's api.proto)
+as containerd's CRI plugin implements it (internal/cri/server/images/image_pull.go:
+resolve, fetch, unpack into the snapshotter; container_create.go: a writable snapshot
+on the image's top layer as the container rootfs). The store is minicontainer's:
+an OCI layout (`images/`), the overlay snapshotter (`snapshots/`) and the distribution
+client, under `<root-dir>/image-store` unless `--image-store` names another (e.g. the
+store `python -m minicontainer build` writes, so locally built images run directly).
+Registries are spoken to over plain HTTP only: those on 127.0.0.0/8 (and `localhost`)
+and those named with `--insecure-registry` (containerd keeps this in its registry
+config, hosts.toml `server = "http://…"`; upstream's kubelet has no such flag).
+`--registry-mirror NAME=HOST:PORT` sends pulls of NAME's images to another endpoint
+(containerd's `registry.mirrors.NAME.endpoint` / hosts.toml `[host."http://…"]`), e.g.
+a node in its own network namespace reaching the host's 127.0.0.1:5000 registry at the
+bridge address; the image keeps its name.
+Offline fallback: `docker.io/library/busybox` with any tag is never fetched; it is
+fabricated from Debian's busybox-static as a one-layer image the first time it is
+needed, so existing pods and the offline demo run on a machine with no registry.
+Omitted: TLS and credentials, image GC, pinned images, pull progress, the runtime handler.
 """
 
 from __future__ import annotations
 
+import fcntl
+import ipaddress
+import json
 import os
 import shutil
 import subprocess
+import tempfile
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+from minicontainer.image import client as registry_client
+from minicontainer.image.config import image_from_rootfs
+from minicontainer.image.content import ContentError
+from minicontainer.image.layout import Layout
+from minicontainer.image.manifest import ManifestError
+from minicontainer.image.snapshotter import SnapshotError, Snapshotter, mount_all, unmount
+from minicontainer.image.unpack import unpack
+from minikubelet.reference import Named, parse_normalized_named
+
 BUSYBOX = "/bin/busybox"
+BUSYBOX_REPOSITORY = "docker.io/library/busybox"
 
 
-class ImageNotFound(Exception):
-    """ErrImagePull: the reference names no image this store can produce."""
+class ImagePullError(Exception):
+    """PullImage failed; str() is the runtime's message (containerd's wording)."""
 
 
-def normalize(image: str) -> tuple[str, str]:
-    """('busybox', 'latest') for 'busybox', 'docker.io/library/busybox:1.36' and so on."""
-    name, _, digest = image.partition("@")
-    if digest:
-        return name.rsplit("/", 1)[-1], digest
-    repo, sep, tag = name.rpartition(":")
-    if not sep or "/" in tag:
-        repo, tag = name, "latest"
-    return repo.rsplit("/", 1)[-1], tag
+@dataclass(frozen=True)
+class Image:
+    """cri-api Image: id (the config digest), repo tags and digests, size in bytes."""
+
+    id: str
+    repo_tags: list[str]
+    repo_digests: list[str]
+    size: int
 
 
-class ImageStore:
-    """Images under <root>/images/<name>/rootfs (lower dirs shared by all containers)."""
+def plain_http_allowed(domain: str, insecure: list[str]) -> bool:
+    """Loopback registries and those configured insecure may be spoken to over HTTP."""
+    if domain in insecure:
+        return True
+    host = domain.rsplit(":", 1)[0] if domain.count(":") == 1 else domain
+    if host == "localhost" or host in insecure:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
-    def __init__(self, root: str) -> None:
-        self.root = Path(root, "images")
 
-    def pull_image(self, image: str) -> str:
-        """The image's lower dir, building busybox on first use; raises ImageNotFound."""
-        name, _ = normalize(image)
-        lower = self.root / name / "rootfs"
-        if lower.is_dir():
-            return str(lower)
-        if name != "busybox":
-            raise ImageNotFound(f'failed to resolve reference "{image}": not found')
-        self._build_busybox(lower)
-        return str(lower)
+def make_busybox_rootfs(root: Path) -> None:
+    """busybox-static with its applets as hard links (as in the official image: one inode,
+    so the layer holds the binary once), and the few files it wants in /etc."""
+    for d in ("bin", "proc", "sys", "dev", "etc", "tmp", "var/www", "root"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(BUSYBOX, root / "bin" / "busybox")
+    applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True).stdout
+    for applet in applets.split():
+        if applet != "busybox":
+            os.link(root / "bin" / "busybox", root / "bin" / applet)
+    (root / "etc" / "passwd").write_text(
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n"
+    )
+    (root / "etc" / "group").write_text("root:x:0:\nnobody:x:65534:\n")
+    (root / "etc" / "hosts").write_text("127.0.0.1 localhost\n")
+    os.chmod(root / "tmp", 0o1777)
 
-    def list_images(self) -> list[str]:
-        if not self.root.is_dir():
-            return []
-        return sorted(f"{p.name}:latest" for p in self.root.iterdir() if (p / "rootfs").is_dir())
 
-    @staticmethod
-    def _build_busybox(lower: Path) -> None:
-        tmp = lower.with_name(f"rootfs.tmp{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        for d in ("bin", "proc", "sys", "dev", "etc", "tmp", "var/www", "root"):
-            (tmp / d).mkdir(parents=True, exist_ok=True)
-        shutil.copy2(BUSYBOX, tmp / "bin" / "busybox")
-        applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True).stdout
-        for applet in applets.split():
-            if applet != "busybox":
-                os.symlink("busybox", tmp / "bin" / applet)
-        (tmp / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
-        (tmp / "etc" / "group").write_text("root:x:0:\n")
-        (tmp / "etc" / "hosts").write_text("127.0.0.1 localhost\n")
-        # The rename makes the build atomic for two kubelets racing on the same root.
+class ImageService:
+    """One node's images and snapshots; safe for the kubelet's threads and other processes."""
+
+    def __init__(self, store: str, insecure_registries: list[str] | None = None,
+                 mirrors: dict[str, str] | None = None) -> None:  # fmt: skip
+        self.store = Path(store)
+        self.layout = Layout(self.store / "images")
+        self.snapshotter = Snapshotter(self.store / "snapshots")
+        self.insecure = list(insecure_registries or [])
+        # registry name -> host:port to fetch from (configured: plain HTTP by intent)
+        self.mirrors = {
+            k: v.removeprefix("http://").rstrip("/") for k, v in (mirrors or {}).items()
+        }
+        self._thread_lock = threading.Lock()
+
+    @contextmanager
+    def _locked(self):
+        """The snapshotter's metadata file and index.json are shared: one writer at a time."""
+        with self._thread_lock, open(self.store / "lock", "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            yield
+
+    def _names(self, ref: Named) -> list[str]:
+        # The fully qualified name first; the familiar one finds images a local build tagged.
+        return [str(ref), ref.familiar_string()]
+
+    def _resolve(self, ref: Named):
+        for name in self._names(ref):
+            for stored, desc in self.layout.images():
+                if stored == name or (ref.digest and not ref.tag and desc.digest == ref.digest):
+                    return stored, desc
+        return None
+
+    def image_status(self, image: str) -> Image | None:
+        """ImageStatus: the image if present (GetImageRef's non-empty answer), else None."""
+        found = self._resolve(parse_normalized_named(image).with_default_tag())
+        return self._image(*found) if found else None
+
+    def _image(self, name: str, desc) -> Image:
+        _m, config, layers = self.layout.image(desc)
+        size = desc.size + config.size + sum(x.size for x in layers)
+        repo = name.rsplit("@", 1)[0]
+        repo = repo.rsplit(":", 1)[0] if ":" in repo.rsplit("/", 1)[-1] else repo
+        tags = [] if "@" in name else [name]
+        return Image(config.digest, tags, [f"{repo}@{desc.digest}"], size)
+
+    def list_images(self) -> list[Image]:
+        out = []
+        for name, desc in self.layout.images():
+            try:
+                out.append(self._image(name, desc))
+            except (ContentError, ManifestError):
+                continue  # a half-imported image is not an image yet
+        return out
+
+    def pull_image(self, image: str) -> Image:
+        """PullImage: fetch (or fabricate busybox), unpack the layers, return the image."""
+        ref = parse_normalized_named(image).with_default_tag()
+        with self._locked():
+            if ref.name == BUSYBOX_REPOSITORY:
+                self._fabricate_busybox(ref)
+            else:
+                self._fetch(ref)
+            found = self._resolve(ref)
+            if found is None:
+                raise ImagePullError(f'failed to pull and unpack image "{ref}": not found')
+            unpack(self.layout, self.snapshotter, found[0])
+            return self._image(*found)
+
+    def _fetch(self, ref: Named) -> None:
+        where = f'failed to pull and unpack image "{ref}": failed to resolve reference "{ref}"'
+        endpoint = self.mirrors.get(ref.domain, ref.domain)
+        if endpoint == ref.domain and not plain_http_allowed(ref.domain, self.insecure):
+            raise ImagePullError(
+                f"{where}: registry {ref.domain} needs HTTPS, which this node does not speak: "
+                "only plain-HTTP registries on 127.0.0.0/8 or named by --insecure-registry "
+                "are reachable"
+            )
         try:
-            tmp.rename(lower)
-        except OSError:
+            name = f"{endpoint}/{ref.path}"
+            source = f"{name}@{ref.digest}" if ref.digest else f"{name}:{ref.tag}"
+            registry_client.pull(self.layout, source, str(ref))
+        except registry_client.RegistryClientError as err:
+            if err.status == 404:
+                raise ImagePullError(f"{where}: {ref}: not found") from None
+            raise ImagePullError(f"{where}: unexpected status from GET request: {err}") from None
+        except (OSError, ContentError, ManifestError) as err:
+            raise ImagePullError(f"{where}: failed to do request: {err}") from None
+
+    def _fabricate_busybox(self, ref: Named) -> None:
+        if ref.digest:
+            raise ImagePullError(
+                f'failed to pull and unpack image "{ref}": only tags of the local busybox '
+                "image exist on this offline node"
+            )
+        if self._resolve(ref) is not None:
+            return
+        tmp = Path(tempfile.mkdtemp(prefix="busybox-", dir=self.store))
+        try:
+            make_busybox_rootfs(tmp / "rootfs")
+            image_from_rootfs(self.layout, tmp / "rootfs", str(ref), cmd=["sh"])
+        finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def image_config(self, image: str) -> dict:
+        """The image config's `config` object (Entrypoint, Cmd, Env, WorkingDir, User)."""
+        found = self._resolve(parse_normalized_named(image).with_default_tag())
+        if found is None:
+            raise ImagePullError(f'image "{image}" not found')
+        _m, config, _l = self.layout.image(found[1])
+        return json.loads(self.layout.content.read(config.digest)).get("config") or {}
 
-def mount_rootfs(lower: str, container_dir: str) -> str:
-    """Mount lower + a fresh upper as overlayfs at <container_dir>/rootfs; return that path."""
-    upper, work, merged = (os.path.join(container_dir, d) for d in ("upper", "work", "rootfs"))
-    for d in (upper, work, merged):
-        os.makedirs(d, exist_ok=True)
-    if not os.path.ismount(merged):
-        opts = f"lowerdir={lower},upperdir={upper},workdir={work}"
-        subprocess.run(["mount", "-t", "overlay", "overlay", "-o", opts, merged], check=True)
-    return merged
+    def prepare_rootfs(self, image: str, key: str, target: str) -> None:
+        """A writable snapshot on the image's layers, mounted at target (the bundle rootfs)."""
+        found = self._resolve(parse_normalized_named(image).with_default_tag())
+        if found is None:
+            raise ImagePullError(f'image "{image}" not found')
+        os.makedirs(target, exist_ok=True)
+        with self._locked():
+            top = unpack(self.layout, self.snapshotter, found[0])
+            if self.snapshotter.exists(key):
+                self.snapshotter.remove(key)
+            mounts = self.snapshotter.prepare(key, top)
+        mount_all(mounts, target)
 
-
-def unmount_rootfs(container_dir: str) -> None:
-    """Unmount and remove the container's overlay (the upper layer is thrown away)."""
-    merged = os.path.join(container_dir, "rootfs")
-    if os.path.ismount(merged):
-        subprocess.run(["umount", "-l", merged], check=False)
-    shutil.rmtree(container_dir, ignore_errors=True)
+    def remove_rootfs(self, key: str, target: str) -> None:
+        """Unmount the container's rootfs and drop its writable layer."""
+        if os.path.ismount(target):
+            unmount(target)
+        with self._locked():
+            try:
+                self.snapshotter.remove(key)
+            except SnapshotError:
+                pass  # never prepared, or removed by an earlier attempt

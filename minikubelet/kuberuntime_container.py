@@ -5,9 +5,11 @@ startContainer with the postStart hook, killContainer with preStop then
 StopContainer for the rest of the grace period), kubelet_pods.go (makeEnvironmentVariables
 with fieldRef's downward API, makeMounts for emptyDir and hostPath) and
 pkg/kubelet/cm/helpers_linux.go (MilliCPUToShares, MilliCPUToQuota).
-ConfigMap and Secret values come from configsources.py.
-Omitted: subPath, image entrypoint lookup
-(busybox has none), termination messages.
+ConfigMap and Secret values come from configsources.py. Command and args go to the
+runtime separately: it combines them with the image's Entrypoint and Cmd (oci_spec.py).
+makeMounts also writes and mounts the managed /etc/hosts (etchosts.py).
+$(VAR) references in env values, command and args are expanded (expansion.py).
+Omitted: subPath, service environment variables, termination messages.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ import os
 import urllib.request
 
 from miniapi.core import v1
-from minikubelet import cri
+from minikubelet import cri, etchosts, expansion
 from minikubelet.configsources import ConfigError, Sources, lookup, write_volume
 
-DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+ETC_HOSTS_PATH = "/etc/hosts"
 MIN_SHARES, SHARES_PER_CPU, QUOTA_PERIOD = 2, 1024, 100000
 
 
@@ -77,12 +79,17 @@ def _env_value(pod: v1.Pod, e: v1.EnvVar, pod_ip: str, host_ip: str, sources: So
 def make_environment_variables(
     pod: v1.Pod, c: v1.Container, pod_ip: str, host_ip: str, sources: Sources
 ) -> list[str]:
-    """PATH and HOSTNAME, then envFrom, then env (later names win, as in the kubelet)."""
-    out = [DEFAULT_PATH, f"HOSTNAME={pod.spec.hostname or pod.metadata.name}"]
-    out += _env_from(c, sources)
+    """envFrom, then env (later names win, as in the kubelet), a literal value's $(VAR)
+    expanded over the names before it; PATH and HOSTNAME are the runtime's to add."""
+    out = _env_from(c, sources)
+    defined = dict(e.split("=", 1) for e in out)
+    mapping = expansion.mapping_func_for(defined)
     for e in c.env:
         value = _env_value(pod, e, pod_ip, host_ip, sources)
         if value is not None:
+            if e.value_from is None and value:
+                value = expansion.expand(value, mapping)
+            defined[e.name] = value
             out.append(f"{e.name}={value}")
     return out
 
@@ -107,9 +114,27 @@ def volume_host_path(pod_dir: str, volume: v1.Volume, sources: Sources) -> str:
     return path
 
 
+def ensure_hosts_file(pod: v1.Pod, pod_dir: str, pod_ip: str, cluster_domain: str) -> str:
+    """Write <pod dir>/etc-hosts (ensureHostsFile) and return its path."""
+    node_hosts = ""
+    if pod.spec.host_network:
+        with open(ETC_HOSTS_PATH) as f:
+            node_hosts = f.read()
+    text = etchosts.hosts_file_content(pod, [pod_ip] if pod_ip else [], cluster_domain,
+                                       node_hosts)  # fmt: skip
+    path = os.path.join(pod_dir, "etc-hosts")
+    os.makedirs(pod_dir, exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.chmod(path + ".tmp", 0o644)
+    os.replace(path + ".tmp", path)
+    return path
+
+
 def make_mounts(
-    pod: v1.Pod, c: v1.Container, pod_dir: str, sources: Sources
-) -> list[tuple[str, str, bool]]:
+    pod: v1.Pod, c: v1.Container, pod_dir: str, sources: Sources, pod_ip: str = "",
+    cluster_domain: str = "",
+) -> list[tuple[str, str, bool]]:  # fmt: skip
     volumes = {v.name: v for v in pod.spec.volumes
                if v.host_path or v.empty_dir is not None or v.config_map or v.secret}  # fmt: skip
     out = []
@@ -118,6 +143,9 @@ def make_mounts(
             v = volumes[m.name]
             readonly = m.read_only or bool(v.config_map or v.secret)  # projections are read-only
             out.append((volume_host_path(pod_dir, v, sources), m.mount_path, readonly))
+    if not any(m.mount_path == ETC_HOSTS_PATH for m in c.volume_mounts):
+        hosts = ensure_hosts_file(pod, pod_dir, pod_ip, cluster_domain)
+        out.append((hosts, ETC_HOSTS_PATH, False))
     return out
 
 
@@ -134,21 +162,27 @@ def generate_container_config(
     pod_ip: str,
     host_ip: str,
     sources: Sources | None = None,
+    image_ref: str = "",
+    cluster_domain: str = "",
 ) -> cri.ContainerConfig:
     """generateContainerConfig; raises ConfigError for a missing ConfigMap/Secret/key."""
     sources = sources or {}
     limits, requests = c.resources.limits or {}, c.resources.requests or {}
     cpu_request = _milli(requests, "cpu") or _milli(limits, "cpu")
     memory = limits.get("memory")
+    envs = make_environment_variables(pod, c, pod_ip, host_ip, sources)
+    command, args = expansion.expand_container_command_and_args(c.command, c.args, envs)
     sc = c.security_context
     psc = pod.spec.security_context
-    uid = (sc and sc.run_as_user) or (psc and psc.run_as_user) or 0
-    gid = (sc and sc.run_as_group) or (psc and psc.run_as_group) or 0
+    # None: unset, so the runtime applies the image's USER.
+    uid = next((x for x in (sc and sc.run_as_user, psc and psc.run_as_user) if x is not None), None)
+    gid = next(
+        (x for x in (sc and sc.run_as_group, psc and psc.run_as_group) if x is not None), None
+    )
     return cri.ContainerConfig(
-        name=c.name, image=c.image, attempt=attempt,
-        command=[*(c.command or ["sh"]), *c.args], working_dir=c.working_dir,
-        envs=make_environment_variables(pod, c, pod_ip, host_ip, sources),
-        mounts=make_mounts(pod, c, pod_dir, sources),
+        name=c.name, image=c.image, image_ref=image_ref or c.image, attempt=attempt,
+        command=command, args=args, working_dir=c.working_dir, envs=envs,
+        mounts=make_mounts(pod, c, pod_dir, sources, pod_ip, cluster_domain),
         labels={"io.kubernetes.pod.uid": pod.metadata.uid, "io.kubernetes.pod.name":
                 pod.metadata.name, "io.kubernetes.pod.namespace": pod.metadata.namespace,
                 "io.kubernetes.container.name": c.name},

@@ -3,10 +3,12 @@
 Mirrors pkg/kubelet/kuberuntime/kuberuntime_manager.go: computePodActions (a pure
 function here: create the sandbox, the next init container, which app containers to
 start or kill, per restartPolicy and liveness/startup results), SyncPod (carry the
-actions out, with doBackOff's CrashLoopBackOff), KillPod and GetPodStatus; plus the
-container GC that keeps the previous instance for `logs --previous`.
+actions out, with doBackOff's CrashLoopBackOff; startContainer's EnsureImageExists
+first, its error as the waiting reason), KillPod and GetPodStatus; plus the container
+GC that keeps the previous instance for `logs --previous`. The sandbox gets the pod's
+hostname and DNS config (kuberuntime_sandbox.go's generatePodSandboxConfig).
 Omitted: sandbox recreation on spec change (container hash), ephemeral containers,
-in-place resize, sidecar init containers, image pull policies and ErrImagePull back-off.
+in-place resize, sidecar init containers.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import time
 from dataclasses import dataclass, field
 
 from miniapi.core import v1
-from minikubelet import cri
+from minikubelet import cri, etchosts
 from minikubelet import kuberuntime_container as kc
 from minikubelet.backoff import Backoff
 from minikubelet.configsources import ConfigError
+from minikubelet.dns import Configurer, DNSConfig, parse_resolv_conf
+from minikubelet.image_manager import ImageManager
 from minikubelet.status import PodRuntimeView, RuntimeContainer
 
 CRASH_LOOP_BACK_OFF = "CrashLoopBackOff"
@@ -88,16 +92,38 @@ def _to_runtime(s: cri.ContainerStatus) -> RuntimeContainer:
     return RuntimeContainer(
         id=s.id, name=s.config.name, attempt=s.config.attempt, state=s.state,
         created_at=s.created_at, started_at=s.started_at, finished_at=s.finished_at,
-        exit_code=s.exit_code, reason=s.reason, message=s.message,
+        exit_code=s.exit_code, reason=s.reason, message=s.message, image_ref=s.config.image_ref,
     )  # fmt: skip
 
 
 class KubeGenericRuntimeManager:
     """The kubelet's side of CRI for whole pods (blocking: pod workers call it in threads)."""
 
-    def __init__(self, runtime: cri.RuntimeService, root_dir: str, backoff: Backoff) -> None:
+    def __init__(self, runtime: cri.RuntimeService, root_dir: str, backoff: Backoff,
+                 dns: Configurer | None = None) -> None:  # fmt: skip
         self.runtime, self.root_dir, self.backoff = runtime, root_dir, backoff
         self.reported: set[tuple[str, float]] = set()  # back-offs already told as events
+        self.dns = dns or Configurer()
+        # The image pull back-off is a Backoff of its own, as the kubelet's imageBackOff.
+        self.image_manager = ImageManager(runtime.images, Backoff())
+
+    def host_dns_config(self) -> DNSConfig:
+        """The parsed --resolv-conf ('' means none); read per sandbox, as upstream does."""
+        if not self.dns.resolver_config:
+            return DNSConfig()
+        with open(self.dns.resolver_config) as f:
+            return parse_resolv_conf(f.read())
+
+    def sandbox_config(self, pod: v1.Pod, events: list) -> cri.PodSandboxConfig:
+        """generatePodSandboxConfig: metadata, hostname and the pod's DNS config."""
+        m = pod.metadata
+        dns = self.dns.get_pod_dns(pod, self.host_dns_config(), events)
+        return cri.PodSandboxConfig(
+            m.name, m.namespace, m.uid,
+            hostname=etchosts.sandbox_hostname(pod, self.dns.cluster_domain),
+            dns_config={"servers": dns.servers, "searches": dns.searches,
+                        "options": dns.options},
+        )  # fmt: skip
 
     def pod_dir(self, pod: v1.Pod) -> str:
         m = pod.metadata
@@ -133,8 +159,7 @@ class KubeGenericRuntimeManager:
         if actions.create_sandbox:
             if sandbox is not None:
                 self.runtime.remove_pod_sandbox(sandbox.id)
-            config = cri.PodSandboxConfig(pod.metadata.name, pod.metadata.namespace,
-                                          pod.metadata.uid, hostname=pod.spec.hostname)  # fmt: skip
+            config = self.sandbox_config(pod, view.events)
             sandbox = self.runtime.pod_sandbox_status(self.runtime.run_pod_sandbox(config))
             view.containers = []
         for cid, _reason in actions.containers_to_kill.items():
@@ -146,33 +171,46 @@ class KubeGenericRuntimeManager:
         self.get_pod_status(pod, view)
         self._gc(pod.metadata.uid)
 
+    def _do_back_off(self, pod: v1.Pod, spec: v1.Container, prev, view, now: float) -> bool:
+        """doBackOff: True (and CrashLoopBackOff) while the restart must wait."""
+        key = f"{pod.metadata.uid}/{spec.name}"
+        if not self.backoff.is_in_back_off_since(key, prev.finished_at, now):
+            self.backoff.next(key, now)
+            return False
+        delay = int(self.backoff.get(key))
+        msg = (
+            f"back-off {delay}s restarting failed container={spec.name} "
+            f"pod={pod.metadata.name}_{pod.metadata.namespace}({pod.metadata.uid})"
+        )
+        view.waiting[spec.name] = (CRASH_LOOP_BACK_OFF, msg)
+        if (key, prev.finished_at) not in self.reported:
+            self.reported.add((key, prev.finished_at))
+            view.events.append(("Warning", "BackOff", f"Back-off restarting failed "
+                                f"container {spec.name} in pod {pod.metadata.name}"))  # fmt: skip
+        return True
+
     def _start(self, pod, spec: v1.Container, sandbox: cri.PodSandbox, view, now, sources) -> None:
         prev = _latest(view.containers, spec.name)
-        key = f"{pod.metadata.uid}/{spec.name}"
-        if prev is not None and prev.state == "EXITED":
-            if self.backoff.is_in_back_off_since(key, prev.finished_at, now):
-                delay = int(self.backoff.get(key))
-                msg = (
-                    f"back-off {delay}s restarting failed container={spec.name} "
-                    f"pod={pod.metadata.name}_{pod.metadata.namespace}({pod.metadata.uid})"
-                )
-                view.waiting[spec.name] = (CRASH_LOOP_BACK_OFF, msg)
-                if (key, prev.finished_at) not in self.reported:
-                    self.reported.add((key, prev.finished_at))
-                    view.events.append(("Warning", "BackOff", f"Back-off restarting failed "
-                                        f"container {spec.name} in pod {pod.metadata.name}"))  # fmt: skip
-                return
-            self.backoff.next(key, now)
+        exited = prev is not None and prev.state == "EXITED"
+        if exited and self._do_back_off(pod, spec, prev, view, now):
+            return
         attempt = prev.attempt + 1 if prev else 0
+        told = len(view.events)
+        image_ref, reason, msg = self.image_manager.ensure_image_exists(pod, spec, now,
+                                                                        view.events)  # fmt: skip
+        if reason:
+            view.waiting[spec.name] = (reason, msg)
+            if len(view.events) > told:  # the manager tells a repeated failure only once
+                view.events.append(("Warning", "Failed", f"Error: {reason}"))
+            return
         try:
-            config = kc.generate_container_config(pod, spec, attempt, self.pod_dir(pod),
-                                                  sandbox.ip, pod.status.host_ip, sources)  # fmt: skip
+            config = kc.generate_container_config(
+                pod, spec, attempt, self.pod_dir(pod), sandbox.ip, pod.status.host_ip, sources,
+                image_ref, self.dns.cluster_domain)  # fmt: skip
         except ConfigError as err:
             view.waiting[spec.name] = ("CreateContainerConfigError", str(err))
             view.events.append(("Warning", "Failed", f"Error: {err}"))
             return
-        view.events.append(("Normal", "Pulled", f'Container image "{spec.image}" already '
-                            "present on machine"))  # fmt: skip
         try:
             cid = self.runtime.create_container(sandbox.id, config)
         except cri.RuntimeError_ as err:
@@ -222,6 +260,7 @@ class KubeGenericRuntimeManager:
         for c in self.containers(pod.metadata.uid):
             self.runtime.remove_container(c.id)
         shutil.rmtree(self.pod_dir(pod), ignore_errors=True)
+        self.image_manager.forget(pod.metadata.uid)
 
     def _gc(self, uid: str) -> None:
         """Keep the latest two instances per container name (the second one is --previous)."""

@@ -4,10 +4,11 @@ Mirrors pkg/kubelet/kubelet_node_status.go (registerWithAPIServer: create the
 Node, or adopt an existing one; initialNode; updateNodeStatus only when something
 changed or nodeStatusReportFrequency passed), pkg/kubelet/nodestatus/setters.go
 (NodeAddress, MachineInfo: capacity and allocatable, VersionInfo, ReadyCondition
-"kubelet is posting ready status", the pressure conditions) and
+"kubelet is posting ready status", the pressure conditions, Images: the largest 50,
+each named by its repo digests then tags, at most 5 names) and
 k8s.io/component-helpers/apimachinery/lease/controller.go (a Lease in kube-node-lease
 named after the node, owned by it, renewed every 10 s, leaseDurationSeconds 40).
-Omitted: eviction-driven pressure, taints, volumes in use, images list sizes.
+Omitted: eviction-driven pressure, taints, volumes in use.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
+from collections.abc import Callable
 from datetime import datetime
 
 from miniapi import errors, scheme
@@ -30,6 +32,20 @@ KUBELET_VERSION = "v1.31.0-minikubelet"
 LEASE_DURATION_SECONDS = 40
 RENEW_INTERVAL = 10.0
 REPORT_FREQUENCY = 300.0
+NODE_STATUS_MAX_IMAGES = 50
+MAX_NAMES_PER_IMAGE_IN_NODE_STATUS = 5
+
+
+def node_images(images: list) -> list[v1.ContainerImage]:
+    """setters.Images over the runtime's ListImages (objects with repo_* and size)."""
+    ordered = sorted(images, key=lambda i: i.size, reverse=True)[:NODE_STATUS_MAX_IMAGES]
+    return [
+        v1.ContainerImage(
+            names=[*i.repo_digests, *i.repo_tags][:MAX_NAMES_PER_IMAGE_IN_NODE_STATUS],
+            size_bytes=i.size,
+        )
+        for i in ordered
+    ]
 
 
 def _read(path: str) -> str:
@@ -94,26 +110,31 @@ class NodeAgent:
     """The node half of the kubelet: register, report status, renew the lease."""
 
     def __init__(self, client: Client, name: str, node_ip: str, port: int, runtime_version: str,
-                 cap: dict[str, Quantity], pod_cidr: str = "", images: list[str] | None = None):  # fmt: skip
+                 cap: dict[str, Quantity], pod_cidr: str = "",
+                 images: Callable[[], list[v1.ContainerImage]] | None = None):  # fmt: skip
         self.client, self.name, self.node_ip, self.port = client, name, node_ip, port
         self.nodes = client.resource(v1.Node)
         self.leases = client.resource(Lease)
         self.runtime_version, self.cap, self.pod_cidr = runtime_version, cap, pod_cidr
-        self.images = images or []
+        self.images = images or list
+        self.reported_images: list[v1.ContainerImage] = []
         self.node: v1.Node | None = None
         self.last_report = 0.0
 
-    def initial_node(self) -> v1.Node:
+    def initial_node(self, now: datetime | None = None) -> v1.Node:
+        """initialNode; with `now` it carries its status too (upstream's setNodeStatus), so
+        a Node is never seen without conditions or its kubelet port."""
         labels = {"kubernetes.io/hostname": self.name, "kubernetes.io/os": "linux",
                   "kubernetes.io/arch": "amd64"}  # fmt: skip
         return v1.Node(
             metadata=metav1.ObjectMeta(name=self.name, labels=labels),
             spec=v1.NodeSpec(pod_cidr=self.pod_cidr, pod_cidrs=[self.pod_cidr] if self.pod_cidr else []),
+            status=self.node_status(now, True) if now else v1.NodeStatus(),
         )  # fmt: skip
 
-    async def register_with_api_server(self) -> None:
+    async def register_with_api_server(self, now: datetime | None = None) -> None:
         try:
-            self.node = await self.nodes.create(self.initial_node())
+            self.node = await self.nodes.create(self.initial_node(now))
         except errors.StatusError as err:
             if err.code != 409:
                 raise
@@ -129,18 +150,19 @@ class NodeAgent:
             daemon_endpoints=v1.NodeDaemonEndpoints(
                 kubelet_endpoint=v1.DaemonEndpoint(port=self.port)),
             node_info=node_info(self.runtime_version),
-            images=[v1.ContainerImage(names=[f"docker.io/library/{i}"], size_bytes=1 << 20)
-                    for i in self.images],
+            images=self.images(),
         )  # fmt: skip
 
     async def update_node_status(self, now: datetime, mono: float, ready: bool) -> bool:
-        """Patch nodes/status when Ready changed or REPORT_FREQUENCY passed (the lease is
-        the heartbeat in between, as with the NodeLease feature)."""
+        """Patch nodes/status when Ready or the images changed, or REPORT_FREQUENCY passed
+        (the lease is the heartbeat in between, as with the NodeLease feature)."""
         was_ready = any(c.type == "Ready" and c.status == "True"
                         for c in (self.node.status.conditions if self.node else []))  # fmt: skip
-        if self.last_report and was_ready == ready and mono - self.last_report < REPORT_FREQUENCY:
-            return False
         status = self.node_status(now, ready)
+        unchanged = was_ready == ready and status.images == self.reported_images
+        if self.last_report and unchanged and mono - self.last_report < REPORT_FREQUENCY:
+            return False
+        self.reported_images = status.images
         body = {"status": scheme.encode(v1.Node(status=status))["status"]}
         self.node = await self.nodes.patch(self.name, body, MERGE_PATCH, subresource="status")
         self.last_report = mono

@@ -1,9 +1,12 @@
 """An OCI runtime-spec config.json for one CRI container.
 
-Mirrors containerd's CRI plugin (pkg/cri/.../container_create_linux.go, which turns a
-CRI ContainerConfig into an OCI spec) and the defaults of `runc spec`: process args,
-env, cwd and user; the overlay rootfs; bind mounts for volumes; the pod's network
-namespace joined through linux.namespaces[].path; resources as linux.resources.
+Mirrors containerd's CRI plugin (internal/cri/server/container_create*.go, which turns
+a CRI ContainerConfig and the image config into an OCI spec: WithProcessArgs — the
+image's Entrypoint unless a command is given, args replacing the image's Cmd —, the
+default PATH, HOSTNAME, the image's Env then the container's, WorkingDir, the sandbox's
+/etc/resolv.conf and /etc/hostname) and the defaults of `runc spec`: the overlay rootfs;
+bind mounts for volumes; the pod's network namespace joined through
+linux.namespaces[].path; resources as linux.resources.
 Omitted: seccomp profiles, AppArmor/SELinux, devices beyond the defaults, hugepages.
 """
 
@@ -18,6 +21,57 @@ CAPS = [
 MASKED = ["/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
           "/proc/sched_debug", "/proc/scsi", "/sys/firmware"]  # fmt: skip
 READONLY = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class SpecError(ValueError):
+    """The spec cannot be generated (containerd: "failed to generate spec: …")."""
+
+
+def process_args(command: list[str], args: list[str], image_config: dict) -> list[str]:
+    """WithProcessArgs: no command → the image's Entrypoint, and no args either → its Cmd."""
+    if not command:
+        if not args:
+            args = list(image_config.get("Cmd") or [])
+        entrypoint = list(image_config.get("Entrypoint") or [])
+        if entrypoint != [""]:
+            command = entrypoint
+    argv = [*command, *args]
+    if not argv:
+        raise SpecError("no command specified")
+    return argv
+
+
+def replace_or_append_env(base: list[str], extra: list[str]) -> list[str]:
+    """oci.WithEnv: a KEY=value replaces an earlier KEY, a new KEY is appended."""
+    out = list(base)
+    index = {e.split("=", 1)[0]: i for i, e in enumerate(out)}
+    for e in extra:
+        key = e.split("=", 1)[0]
+        if key in index:
+            out[index[key]] = e
+        else:
+            index[key] = len(out)
+            out.append(e)
+    return out
+
+
+def process_env(hostname: str, image_config: dict, envs: list[str]) -> list[str]:
+    """Default PATH, HOSTNAME, then the image's Env, then the container's (later wins)."""
+    env = replace_or_append_env([DEFAULT_PATH_ENV], [f"HOSTNAME={hostname}"])
+    env = replace_or_append_env(env, list(image_config.get("Env") or []))
+    return replace_or_append_env(env, envs)
+
+
+def sandbox_mounts(
+    binds: list[tuple[str, str, bool]], resolv_conf: str, hostname_file: str
+) -> list[tuple[str, str, bool]]:
+    """The sandbox's resolv.conf and hostname files, unless the container mounts its own."""
+    taken = {dest for _h, dest, _ro in binds}
+    extra = [(src, dest, False) for src, dest in
+             ((hostname_file, "/etc/hostname"), (resolv_conf, "/etc/resolv.conf"))
+             if dest not in taken and src]  # fmt: skip
+    return [*binds, *extra]
 
 
 def _mounts(binds: list[tuple[str, str, bool]]) -> list[dict]:

@@ -36,6 +36,7 @@ class RuntimeContainer:
     exit_code: int = 0
     reason: str = ""
     message: str = ""
+    image_ref: str = ""  # the repo digest it runs (ContainerStatus.imageID)
 
 
 @dataclass
@@ -101,7 +102,7 @@ def container_status(
     return v1.ContainerStatus(
         name=spec.name, state=state, last_state=last_state, ready=ready,
         restart_count=latest.attempt if latest else 0, image=spec.image,
-        image_id=f"docker.io/library/{spec.image}" if latest else "",
+        image_id=latest.image_ref if latest else "",
         container_id=f"{view.runtime_name}://{latest.id}" if latest else "", started=started,
     )  # fmt: skip
 

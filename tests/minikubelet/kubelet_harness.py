@@ -66,7 +66,16 @@ class Cluster:
              "--initial-cluster", f"t=http://127.0.0.1:{peer}", "--log-level", "error"],
             stdout=log, stderr=log,
         )  # fmt: skip
-        _wait_port(client, self.etcd)
+        try:
+            _wait_port(client, self.etcd)
+            self._start_api(url)
+        except BaseException:
+            _stop(self.etcd)  # the fixture's teardown never runs when setup fails
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
+        self.kubeconfig = os.path.join(self.dir, "kubeconfig")
+
+    def _start_api(self, url: str) -> None:
         self.api = subprocess.Popen(
             [sys.executable, "-m", "miniapiserver", "--etcd-servers", url, "--secure-port", "0",
              "--data-dir", self.dir],
@@ -77,7 +86,6 @@ class Cluster:
             line = self.api.stdout.readline()
             if not line and self.api.poll() is not None:
                 raise RuntimeError("miniapiserver exited before serving")
-        self.kubeconfig = os.path.join(self.dir, "kubeconfig")
 
     def get_json(self, path: str) -> dict | None:
         """GET an API path straight over HTTPS (cheaper than a kubectl process per poll)."""
@@ -111,9 +119,11 @@ class KubeletProcess:
     """`python -m minikubelet` for one node; start/kill/restart keep the same root dir."""
 
     def __init__(
-        self, cluster: Cluster, runtime: str, hollow: bool = False, nodes: int = 1
-    ) -> None:
+        self, cluster: Cluster, runtime: str, hollow: bool = False, nodes: int = 1,
+        extra: tuple[str, ...] = (),
+    ) -> None:  # fmt: skip
         self.cluster, self.runtime, self.hollow, self.nodes = cluster, runtime, hollow, nodes
+        self.extra = list(extra)
         suffix = f"{os.getpid() % 10000}{random.randint(100, 999)}"
         self.node = f"node-{runtime}-{suffix}"
         self.root = tempfile.mkdtemp(prefix=f"minikubelet-root-{suffix}-")
@@ -135,7 +145,7 @@ class KubeletProcess:
              "--hostname-override", self.node, "--container-runtime-endpoint", self.runtime,
              "--root-dir", self.root, "--pod-cidr", self.cidr, "--cni-conf-dir", self.conf_dir,
              "--port", "0", *(["--hollow", "--hollow-delay", "0.5", "--hollow-nodes", str(self.nodes)]
-               if self.hollow else [])],
+               if self.hollow else []), *self.extra],
             stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=ROOT,
         )  # fmt: skip
         line = ""

@@ -167,6 +167,8 @@ def test_kubectl_logs(cluster: Cluster, runtime: str, tmp_path) -> None:
                              "volumes": [{"name": "host", "hostPath": {"path": str(host)}}]}}  # fmt: skip
         cluster.kubectl("create", "-f", "-", stdin=json.dumps(manifest))
         wait_for(lambda: "line 3" in logs(cluster, "logger", "-c", "main").stdout, what="logs")
+        # the containers start in turn: the second may still be pulling when the first logs
+        wait_for(lambda: logs(cluster, "logger", "-c", "side").stdout, what="side's logs")
 
         assert logs(cluster, "logger", "-c", "main").stdout == "line 1\nline 2\nline 3\n"
         assert logs(cluster, "logger", "-c", "main", "--tail=1").stdout == "line 3\n"
