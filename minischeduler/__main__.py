@@ -6,16 +6,24 @@ Mirrors cmd/kube-scheduler (flags --kubeconfig, --config). `python -m minischedu
 attempt). `python -m minischeduler explain (--cluster FILE... | --kubeconfig K) POD`
 replays one scheduling attempt of POD over manifests or over the live cluster's nodes
 and pods, with the real plugins, and prints each node's verdict and scores.
-Omitted: --leader-elect, --secure-port / metrics.
+With --leader-elect, only the holder of the kube-system/kube-scheduler Lease schedules
+(cmd/kube-scheduler/app/server.go: informers first, then leaderelection.RunOrDie with
+ReleaseOnCancel); a standby keeps its cache warm and takes over when the lease lapses.
+Omitted: --secure-port / metrics. Unlike upstream, --leader-elect defaults to false so
+that a bare `python -m minischeduler` works without a second replica in mind.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
+import re
 import signal
+import socket
 import sys
+import uuid
 from pathlib import Path
 
 from miniapi.base import replace
@@ -83,6 +91,75 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
+_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+
+
+def go_duration(text: str) -> float:
+    """A Go time.ParseDuration string ("15s", "1m30s", "500ms") in seconds.
+
+    A bare number is taken as seconds, for the learner's convenience.
+    """
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|us|ns|m|s)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise argparse.ArgumentTypeError(f'time: invalid duration "{text}"')
+    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+
+
+def _bool_flag(text: str) -> bool:
+    """pflag's bool syntax: --leader-elect, --leader-elect=true, --leader-elect=false."""
+    if text.lower() in ("1", "t", "true"):
+        return True
+    if text.lower() in ("0", "f", "false"):
+        return False
+    raise argparse.ArgumentTypeError(f'strconv.ParseBool: parsing "{text}": invalid syntax')
+
+
+async def _lead(args: argparse.Namespace, client, server, stop: asyncio.Event) -> None:
+    """leaderelection.RunOrDie around sched.Run; a lost lease ends the process."""
+    from miniclient.leaderelection import LeaderElectionConfig, LeaderElector, LeaseLock
+
+    identity = f"{socket.gethostname()}_{uuid.uuid4()}"
+    lost = asyncio.Event()
+
+    async def started_leading() -> None:
+        print(f"minischeduler: {identity} is the leader: scheduling", flush=True)
+        await server.schedule(stop)
+
+    elector = LeaderElector(
+        LeaderElectionConfig(
+            lock=LeaseLock(
+                client,
+                args.leader_elect_resource_namespace,
+                args.leader_elect_resource_name,
+                identity,
+            ),
+            on_started_leading=started_leading,
+            on_stopped_leading=lost.set,
+            lease_duration=args.leader_elect_lease_duration,
+            renew_deadline=args.leader_elect_renew_deadline,
+            retry_period=args.leader_elect_retry_period,
+            on_new_leader=lambda who: print(f"minischeduler: leader is {who}", flush=True),
+            release_on_cancel=True,
+            name="kube-scheduler",
+        )
+    )
+    print(f"minischeduler: attempting to acquire leader lease as {identity}", flush=True)
+    run = asyncio.ensure_future(elector.run())
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([run, stopped], return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if not run.done():
+        run.cancel()  # SIGTERM: give the lease up (ReleaseOnCancel) before exiting
+    await asyncio.gather(run, return_exceptions=True)
+    if lost.is_set() and not stop.is_set():
+        # Like kube-scheduler's OnStoppedLeading: klog "leaderelection lost", exit 1.
+        raise SystemExit("minischeduler: leaderelection lost")
+
+
 async def _serve(args: argparse.Namespace, cfg: KubeSchedulerConfiguration) -> None:
     from aiohttp import web
 
@@ -95,7 +172,7 @@ async def _serve(args: argparse.Namespace, cfg: KubeSchedulerConfiguration) -> N
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with Client(load_kubeconfig(args.kubeconfig)) as client:
-        server = SchedulerServer(client, cfg, args.seed)
+        server = SchedulerServer(client, cfg, args.seed, explain=args.debug_port is not None)
         runner = None
         if args.debug_port is not None:
 
@@ -113,10 +190,18 @@ async def _serve(args: argparse.Namespace, cfg: KubeSchedulerConfiguration) -> N
             await site.start()
             port = site._server.sockets[0].getsockname()[1]
             print(f"debug endpoint on http://127.0.0.1:{port}/debug/explain", flush=True)
-        print("minischeduler: scheduling", flush=True)
         try:
-            await server.run(stop)
+            await server.start()
+            # The synced nodes and pods live as long as the process: take them out of
+            # the cyclic collector's generations, or every full collection walks them.
+            gc.freeze()
+            if args.leader_elect:
+                await _lead(args, client, server, stop)
+            else:
+                print("minischeduler: scheduling", flush=True)
+                await server.schedule(stop)
         finally:
+            await server.shutdown()
             if runner is not None:
                 await runner.cleanup()
 
@@ -158,6 +243,20 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="serve /debug/explain on 127.0.0.1:PORT (0: any free port)",
     )
+    le = p.add_argument_group("leader election (kube-scheduler's flags)")
+    le.add_argument(
+        "--leader-elect",
+        type=_bool_flag,
+        nargs="?",
+        const=True,
+        default=False,
+        help="schedule only while holding the leader Lease",
+    )
+    le.add_argument("--leader-elect-lease-duration", type=go_duration, default=15.0)
+    le.add_argument("--leader-elect-renew-deadline", type=go_duration, default=10.0)
+    le.add_argument("--leader-elect-retry-period", type=go_duration, default=2.0)
+    le.add_argument("--leader-elect-resource-namespace", default="kube-system")
+    le.add_argument("--leader-elect-resource-name", default="kube-scheduler")
     args = p.parse_args(argv)
     try:
         cfg = _config(args.config)

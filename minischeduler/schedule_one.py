@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from itertools import chain, islice
 
 from miniapi.core.v1 import Pod
 from minischeduler.framework.cycle_state import CycleState
@@ -95,7 +96,7 @@ class Algorithm:
             # Every node gets the same verdict; the message is the PreFilter one.
             diagnosis.node_to_status = {ni.name: status for ni in all_nodes}
             diagnosis.pre_filter_msg = status.message()
-            diagnosis.unschedulable_plugins |= plugins or {status.plugin}
+            diagnosis.unschedulable_plugins |= {status.plugin} if status.plugin else plugins
             return [], diagnosis
         if pod.status.nominated_node_name:
             ni = snap.node_info_map.get(pod.status.nominated_node_name)
@@ -105,6 +106,7 @@ class Algorithm:
             ):
                 return [ni], diagnosis
         nodes = all_nodes
+        absent = 0  # nodes the PreFilterResult left out: upstream's "absent" statuses
         if result is not None and not result.all_nodes():
             nodes = [
                 snap.node_info_map[n] for n in sorted(result.node_names) if n in snap.node_info_map
@@ -117,8 +119,11 @@ class Algorithm:
             for ni in all_nodes:
                 if ni.name not in keep:
                     diagnosis.node_to_status[ni.name] = rejected
+                    absent += 1
         feasible = self.find_nodes_that_pass_filters(fwk, state, pod, diagnosis, nodes)
-        processed = len(feasible) + len(diagnosis.node_to_status)
+        # Only nodes actually examined move the start index (NodeToStatus.Len() upstream
+        # counts explicit statuses, not the absent ones).
+        processed = len(feasible) + len(diagnosis.node_to_status) - absent
         if all_nodes:
             self.next_start_node_index = (self.next_start_node_index + processed) % len(all_nodes)
         return feasible, diagnosis
@@ -131,14 +136,22 @@ class Algorithm:
         if percentage is None:
             percentage = self.percentage_of_nodes_to_score
         to_find = num_feasible_nodes_to_find(percentage, n)
-        start = self.next_start_node_index
+        if n == 0:
+            return []
+        start = self.next_start_node_index % n
         if not fwk.has_filter_plugins():
             return [nodes[(start + i) % n] for i in range(to_find)]
         feasible: list[NodeInfo] = []
         statuses = diagnosis.node_to_status
-        for i in range(n):
-            ni = nodes[(start + i) % n]
-            s = fwk.run_filter_plugins_with_nominated_pods(state, pod, ni)
+        run_filters = fwk.run_filter_plugins_with_nominated_pods
+        nominator = fwk.handle.nominator
+        if nominator is None or not nominator.nominated:
+            # No pod is nominated anywhere (and none gets nominated while filtering):
+            # RunFilterPluginsWithNominatedPods is then RunFilterPlugins, one call less.
+            run_filters = fwk.run_filter_plugins
+        # The scan wraps around: nodes[start:] then nodes[:start], stopping early.
+        for ni in chain(islice(nodes, start, n), islice(nodes, 0, start)):
+            s = run_filters(state, pod, ni)
             if s is None:
                 feasible.append(ni)
                 if len(feasible) >= to_find:
@@ -154,7 +167,7 @@ class Algorithm:
         self, fwk: Framework, state: CycleState, pod: Pod, nodes: list[NodeInfo]
     ) -> list[NodePluginScores]:
         if not fwk.has_score_plugins():
-            return [NodePluginScores(ni.name, [], 1) for ni in nodes]
+            return [NodePluginScores(ni.name, (), 1) for ni in nodes]
         s = fwk.run_pre_score_plugins(state, pod, nodes)
         if s is not None:
             raise RuntimeError(s.message())
@@ -164,14 +177,14 @@ class Algorithm:
         return scores
 
     def select_host(self, scores: list[NodePluginScores]) -> str:
-        """The highest total; ties broken by reservoir sampling with the seeded rng."""
-        best = scores[0]
-        count = 1
-        for ns in scores[1:]:
-            if ns.total_score > best.total_score:
-                best, count = ns, 1
-            elif ns.total_score == best.total_score:
-                count += 1
-                if self.rng.randrange(count) == 0:
-                    best = ns
-        return best.name
+        """The highest total; among equal highest totals, one chosen uniformly at random.
+
+        Upstream pops a heap and reservoir-samples only the nodes with the maximum
+        score (one rand.Intn per tie). Drawing once among them gives each the same
+        1/count chance with one call to the seeded rng instead of one per node.
+        """
+        top = max(ns.total_score for ns in scores)
+        best = [ns for ns in scores if ns.total_score == top]
+        if len(best) == 1:
+            return best[0].name
+        return best[self.rng.randrange(len(best))].name

@@ -29,6 +29,8 @@ from minischeduler.internal.queue import PriorityQueue, QueuedPodInfo
 from minischeduler.internal.snapshot import Snapshot
 from minischeduler.schedule_one import Algorithm, NoNodesAvailableError
 
+MAX_EXPLANATIONS = 1000  # a long-running scheduler must not keep every attempt
+
 
 @dataclass
 class Outcome:
@@ -172,8 +174,15 @@ class Scheduler:
             return self._handle_failure(fwk, qpi, fe, cycle, str(e))
         finally:
             if fwk.explain is not None:
-                self.explanations[_pod_name(pod)] = fwk.explain
+                self._keep_explanation(_pod_name(pod), fwk.explain)
         return self._assume_and_bind(fwk, state, qpi, result.suggested_host, cycle)
+
+    def _keep_explanation(self, key: str, ex: Explain) -> None:
+        """The last attempt per pod, for the most recent MAX_EXPLANATIONS pods only."""
+        self.explanations.pop(key, None)
+        self.explanations[key] = ex
+        while len(self.explanations) > MAX_EXPLANATIONS:
+            del self.explanations[next(iter(self.explanations))]
 
     def _handle_fit_error(self, fwk, state, qpi, fe: FitError, cycle: int) -> Outcome:
         nominated = ""

@@ -6,9 +6,11 @@ second, flushUnschedulablePodsLeftover every 30 s, cache cleanup) and the API si
 of schedule_one.go: POST pods/<name>/binding (DefaultBinder), Events with reasons
 Scheduled / FailedScheduling, the PodScheduled=False condition with reason
 Unschedulable and status.nominatedNodeName (updatePod), DELETE of preemption victims.
-The pure Scheduler decides; this adapter performs its requests after each decision,
-in order, and reports a failed binding back (forget the assumed pod, requeue).
-Omitted: leader election, events.k8s.io/v1 (core/v1 Events are written), metrics.
+The pure Scheduler decides; this adapter starts its requests after each decision in
+background tasks (upstream's binding goroutine and event broadcaster), one pod's in
+order, and reports a failed binding back (forget the assumed pod, requeue).
+Leader election wraps `schedule` (see __main__.py).
+Omitted: events.k8s.io/v1 (core/v1 Events are written), metrics.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from minischeduler.framework.status import Status
 from minischeduler.scheduler import Scheduler
 
 COMPONENT = "default-scheduler"
+MAX_IN_FLIGHT = 32  # pods whose API requests may be outstanding at once
 
 
 def _terminal(pod: Pod) -> bool:
@@ -47,7 +50,13 @@ def _terminal(pod: Pod) -> bool:
 
 
 class SchedulerServer:
-    def __init__(self, client: Client, cfg: KubeSchedulerConfiguration, seed: int | None = None):
+    def __init__(
+        self,
+        client: Client,
+        cfg: KubeSchedulerConfiguration,
+        seed: int | None = None,
+        explain: bool = False,
+    ) -> None:
         self.client = client
         self.pending: list = []  # API requests decided by the core, performed in order
         self.scheduler = Scheduler(
@@ -62,9 +71,13 @@ class SchedulerServer:
             update_status=lambda pod, reason, msg, nominated: self.pending.append(
                 ("status", pod, reason, msg, nominated)
             ),
-            explain=True,
+            # Recording every node's verdicts costs about as much as deciding: only when
+            # /debug/explain is served.
+            explain=explain,
         )
         self.factory = SharedInformerFactory(client)
+        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._tails: dict[str, asyncio.Future] = {}  # pod uid -> its latest request task
 
     def _bind(self, pod: Pod, node: str) -> Status | None:
         self.pending.append(("bind", pod, node))
@@ -107,43 +120,87 @@ class SchedulerServer:
         ex = self.scheduler.explanations.get(key)
         return explain_to_dict(ex) if ex else None
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def start(self) -> None:
+        """Start the informers and wait for their caches, as Run does before electing.
+
+        A standby scheduler (leader election) keeps a warm cache this way, so it can
+        schedule the moment it takes the lease.
+        """
         self._wire_informers()
         self.factory.start()
         await self.factory.wait_for_cache_sync()
+
+    async def shutdown(self) -> None:
+        await self.drain()
+        await self.factory.shutdown()
+
+    async def schedule(self, stop: asyncio.Event) -> None:
+        """sched.Run: ScheduleOne until stop, flushing the queues every second."""
         q = self.scheduler.queue
         last_flush = 0.0
+        while not stop.is_set():
+            now = time.monotonic()
+            if now - last_flush >= 1.0:
+                q.flush_backoff_q_completed()
+                q.flush_unschedulable_pods_left_over()
+                self.scheduler.cache.cleanup_assumed_pods(now)
+                last_flush = now
+            outcome = self.scheduler.schedule_one()
+            await self.perform()
+            # Yield every cycle: the informers and the requests in flight run meanwhile.
+            await asyncio.sleep(0.05 if outcome is None else 0)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Without leader election: start, then schedule until stop."""
+        await self.start()
         try:
-            while not stop.is_set():
-                now = time.monotonic()
-                if now - last_flush >= 1.0:
-                    q.flush_backoff_q_completed()
-                    q.flush_unschedulable_pods_left_over()
-                    self.scheduler.cache.cleanup_assumed_pods(now)
-                    last_flush = now
-                outcome = self.scheduler.schedule_one()
-                await self.perform()
-                if outcome is None:
-                    await asyncio.sleep(0.05)
+            await self.schedule(stop)
         finally:
-            await self.factory.shutdown()
+            await self.shutdown()
 
     async def perform(self) -> None:
-        """Send what the last decisions asked for; a failed bind undoes its events."""
-        failed: set[str] = set()
-        while self.pending:
-            item, *args = self.pending.pop(0)
+        """Start the requests the last decision asked for, without awaiting their answers.
+
+        As upstream runs the binding cycle in a goroutine and sends events through an
+        asynchronous broadcaster, the next pod is scheduled while these requests are in
+        flight (at most MAX_IN_FLIGHT). One pod's requests keep their order: a pod's
+        task waits for its previous one, and a failed bind drops that pod's event.
+        """
+        groups: dict[str, list] = {}
+        for item in self.pending:
+            groups.setdefault(item[1].metadata.uid, []).append(item)
+        self.pending.clear()
+        for uid, items in groups.items():
+            await self._slots.acquire()
+            task = asyncio.ensure_future(self._perform_in_order(items, self._tails.get(uid)))
+            self._tails[uid] = task
+            task.add_done_callback(lambda t, uid=uid: self._finished(uid, t))
+
+    def _finished(self, uid: str, task: asyncio.Future) -> None:
+        self._slots.release()
+        if self._tails.get(uid) is task:
+            del self._tails[uid]
+
+    async def drain(self) -> None:
+        """Wait for every request in flight (on shutdown or loss of leadership)."""
+        while self._tails:
+            await asyncio.gather(*self._tails.values(), return_exceptions=True)
+
+    async def _perform_in_order(self, items: list, previous: asyncio.Future | None) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        failed = False
+        for item, *args in items:
             if item == "bind":
                 pod, node = args
                 try:
                     await self._post_binding(pod, node)
-                except errors.StatusError as e:
-                    failed.add(pod.metadata.uid)
-                    self.scheduler.cache.forget_pod(pod)
-                    self.scheduler.queue.add(replace(pod, spec=replace(pod.spec, node_name="")))
+                except (errors.StatusError, OSError, TimeoutError) as e:
+                    failed = True
+                    self._binding_failed(pod)
                     await self._event(pod, "Warning", "FailedScheduling", f"Binding rejected: {e}")
             elif item == "event":
-                if args[0].metadata.uid not in failed:
+                if not failed:
                     await self._event(*args)
             elif item == "status":
                 await self._pod_condition(*args)
@@ -154,6 +211,12 @@ class SchedulerServer:
                     )
                 except errors.StatusError:
                     pass  # already gone: the victim's deletion is what we wanted
+
+    def _binding_failed(self, pod: Pod) -> None:
+        """handleBindingCycleError: forget the assumed pod and queue it again."""
+        if self.scheduler.cache.is_assumed_pod(pod):
+            self.scheduler.cache.forget_pod(pod)
+        self.scheduler.queue.add(replace(pod, spec=replace(pod.spec, node_name="")))
 
     async def _post_binding(self, pod: Pod, node: str) -> None:
         binding = Binding(

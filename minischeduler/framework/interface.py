@@ -52,7 +52,7 @@ class NodePluginScores:
     """NodePluginScores: per-plugin weighted scores of one node and their total."""
 
     name: str
-    scores: list[PluginScore] = field(default_factory=list)
+    scores: tuple[PluginScore, ...] = ()  # filled only while explaining
     total_score: int = 0
 
 

@@ -149,9 +149,15 @@ class Framework:
     def run_pre_filter_plugins(
         self, state: CycleState, pod: Pod
     ) -> tuple[PreFilterResult | None, Status | None, set[str]]:
-        """Returns the merged node set, the first rejection, and plugins that rejected."""
+        """The merged node set, the rejection (if any), and the plugins that narrowed it.
+
+        Unschedulable does not stop the loop: the later PreFilters still write the state
+        that preemption's Filter calls read (kubernetes issue 119770).
+        UnschedulableAndUnresolvable does, since preemption cannot help then.
+        """
         result: PreFilterResult | None = None
-        with_nodes: list[str] = []
+        rejected: Status | None = None
+        with_nodes: set[str] = set()
         for pl in self.plugins("preFilter"):
             r, s = pl.pre_filter(state, pod)
             code = code_of(s)
@@ -160,26 +166,24 @@ class Framework:
                 continue
             if code != Code.SUCCESS:
                 s.with_plugin(pl.name)
-                if s.is_rejected():
-                    return None, s, {pl.name}
-                return (
-                    None,
-                    Status(
-                        Code.ERROR,
-                        f'running PreFilter plugin "{pl.name}": ' + s.message(),
-                        plugin=pl.name,
-                    ),
-                    set(),
-                )
+                if code == Code.UNSCHEDULABLE_AND_UNRESOLVABLE:
+                    return None, s, set()
+                if code == Code.UNSCHEDULABLE:
+                    rejected = s
+                    continue
+                msg = f'running PreFilter plugin "{pl.name}": ' + s.message()
+                return None, Status(Code.ERROR, msg, plugin=pl.name), set()
             if r is not None and not r.all_nodes():
-                with_nodes.append(pl.name)
+                with_nodes.add(pl.name)
             result = (result or PreFilterResult()).merge(r)
             if not result.all_nodes() and not result.node_names:
-                msg = f"node(s) didn't satisfy plugin(s) [{' '.join(with_nodes)}] simultaneously"
-                if len(with_nodes) == 1:
-                    msg = f"node(s) didn't satisfy plugin {with_nodes[0]}"
-                return None, Status(Code.UNSCHEDULABLE, msg), set(with_nodes)
-        return result, None, set()
+                names = sorted(with_nodes)
+                msg = f"node(s) didn't satisfy plugin(s) [{' '.join(names)}] simultaneously"
+                if len(names) == 1:
+                    msg = f"node(s) didn't satisfy plugin {names[0]}"
+                # Nodes a PreFilterResult leaves out count as UnschedulableAndUnresolvable.
+                return result, Status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, msg), with_nodes
+        return result, rejected, with_nodes
 
     def run_pre_filter_extension_add_pod(
         self, state: CycleState, pod: Pod, pi: PodInfo, ni: NodeInfo
@@ -211,17 +215,30 @@ class Framework:
             skip = state.skip_filter_plugins
             active = [(pl.name, pl.filter) for pl in self.plugins("filter") if pl.name not in skip]
             state.active_filters = active
-        explain = self.explain.filters.setdefault(ni.name, {}) if self.explain else None
+        if self.explain is not None:
+            return self._run_filter_plugins_explained(active, state, pod, ni)
         for name, run in active:
             s = run(state, pod, ni)
             if s is not None and s.code != Code.SUCCESS:
-                if explain is not None:
-                    explain[name] = s.message()
                 if not s.is_rejected():
                     return Status(Code.ERROR, s.message(), plugin=name)
                 return s.with_plugin(name)
-            if explain is not None:
-                explain[name] = "passed"
+        return None
+
+    def _run_filter_plugins_explained(
+        self, active: list, state: CycleState, pod: Pod, ni: NodeInfo
+    ) -> Status | None:
+        """run_filter_plugins, also recording each plugin's verdict for `explain`."""
+        assert self.explain is not None
+        explain = self.explain.filters.setdefault(ni.name, {})
+        for name, run in active:
+            s = run(state, pod, ni)
+            if s is not None and s.code != Code.SUCCESS:
+                explain[name] = s.message()
+                if not s.is_rejected():
+                    return Status(Code.ERROR, s.message(), plugin=name)
+                return s.with_plugin(name)
+            explain[name] = "passed"
         return None
 
     def run_filter_plugins_with_nominated_pods(
@@ -289,8 +306,8 @@ class Framework:
         Per-plugin weighted scores are kept on NodePluginScores only while explaining:
         selecting the host needs the totals alone, and this loop is the hot path.
         """
-        out = [NodePluginScores(ni.name) for ni in nodes]
         totals = [0] * len(nodes)
+        per_plugin: list[list[PluginScore]] = [[] for _ in nodes] if self.explain else []
         for pl in self.plugins("score"):
             if pl.name in state.skip_score_plugins:
                 continue
@@ -300,27 +317,30 @@ class Framework:
             weight = self.weights.get(pl.name, 1)
             totals = [t + v * weight for t, v in zip(totals, values)]  # noqa: B905
             if self.explain is not None:
-                for nps, v in zip(out, values, strict=True):
-                    nps.scores.append(PluginScore(pl.name, v * weight))
+                for ps, v in zip(per_plugin, values, strict=True):
+                    ps.append(PluginScore(pl.name, v * weight))
                 self.explain.normalized[pl.name] = {
                     ni.name: v for ni, v in zip(nodes, values, strict=True)
                 }
                 self.explain.weights[pl.name] = weight
-        for nps, t in zip(out, totals, strict=True):
-            nps.total_score = t
-        return out, None
+        if not per_plugin:
+            return [NodePluginScores(ni.name, (), t) for ni, t in zip(nodes, totals)], None  # noqa: B905
+        return [
+            NodePluginScores(ni.name, tuple(ps), t)
+            for ni, ps, t in zip(nodes, per_plugin, totals, strict=True)
+        ], None
 
     def _run_score_plugin(
         self, pl: Any, state: CycleState, pod: Pod, nodes: list[NodeInfo]
     ) -> tuple[list[int], Status | None]:
         """One plugin's scores for every node, normalized and range-checked."""
         score = pl.score
-        values = []
-        for ni in nodes:
-            v, s = score(state, pod, ni)
-            if s is not None and s.code != Code.SUCCESS:
-                return [], Status(Code.ERROR, s.message(), plugin=pl.name)
-            values.append(v)
+        # Comprehensions rather than a loop with appends: this is nodes × plugins calls.
+        results = [score(state, pod, ni) for ni in nodes]
+        failed = [s for _, s in results if s is not None and s.code != Code.SUCCESS]
+        if failed:
+            return [], Status(Code.ERROR, failed[0].message(), plugin=pl.name)
+        values = [v for v, _ in results]
         if self.explain is not None:
             self.explain.raw_scores[pl.name] = {
                 ni.name: v for ni, v in zip(nodes, values, strict=True)

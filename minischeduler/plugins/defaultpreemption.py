@@ -9,8 +9,8 @@ pod fits, then reprieves victims from the most important down while it still fit
 Among candidates it picks: fewest PDB violations, lowest highest-victim priority,
 lowest priority sum, fewest victims, latest start of the highest-priority victims.
 Victims are deleted through handle.delete_pod (graceful delete in the running mode).
-Omitted: PodDisruptionBudgets (no policy/v1 in miniapi: zero violations), extenders,
-async preemption.
+Omitted: PodDisruptionBudgets (miniapi has no policy/v1 PodDisruptionBudget kind, so
+every candidate counts zero violations), extenders, async preemption.
 """
 
 from __future__ import annotations
@@ -70,8 +70,9 @@ class DefaultPreemption:
             or statuses[ni.name].code != Code.UNSCHEDULABLE_AND_UNRESOLVABLE
         ]
         node_statuses: dict[str, Status] = {}
+        helped = {ni.name for ni in potential}
         for ni in all_nodes:
-            if ni not in potential:
+            if ni.name not in helped:
                 node_statuses[ni.name] = Status(
                     Code.UNSCHEDULABLE_AND_UNRESOLVABLE, MSG_NOT_HELPFUL
                 )

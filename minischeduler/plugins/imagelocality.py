@@ -41,17 +41,20 @@ class ImageLocality:
         containers = list(pod.spec.init_containers) + list(pod.spec.containers)
         images = [normalized_image_name(c.image) for c in containers]
         total_nodes = max(1, self.handle.snapshot.num_nodes())
-        state.write("PreScoreImageLocality", (images, total_nodes))
+        # A node holding none of the images scores the same every time: compute it once.
+        zero = calculate_priority(0, len(images))
+        state.write("PreScoreImageLocality", (images, total_nodes, zero))
         return None
 
     def score(self, state: CycleState, pod: Pod, ni: NodeInfo) -> tuple[int, Status | None]:
-        images, total_nodes = state.read("PreScoreImageLocality")
+        images, total_nodes, zero = state.read("PreScoreImageLocality")
         states = ni.image_states
+        if not states:
+            return zero, None
         total = 0
-        if states:
-            for name in images:
-                st = states.get(name)
-                if st is not None:
-                    # scaledImageScore: size × spread, spread = nodes having it / all nodes.
-                    total += int(st.size * (st.num_nodes / total_nodes))
+        for name in images:
+            st = states.get(name)
+            if st is not None:
+                # scaledImageScore: size × spread, spread = nodes having it / all nodes.
+                total += int(st.size * (st.num_nodes / total_nodes))
         return calculate_priority(total, len(images)), None

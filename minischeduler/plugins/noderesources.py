@@ -53,6 +53,8 @@ def fits_request(pod_request: Resource, ni: NodeInfo, ignored: set[str]) -> list
         and pod_request.ephemeral_storage > alloc.ephemeral_storage - req.ephemeral_storage
     ):
         reasons.append("Insufficient ephemeral-storage")
+    if not pod_request.scalar_resources:
+        return reasons
     for name, quant in sorted(pod_request.scalar_resources.items()):
         if quant == 0 or name in ignored:
             continue
@@ -108,6 +110,7 @@ class _Scorer:
         return [r.get(name) for name, _ in self.resources]
 
     def alloc_req(self, ni: NodeInfo, pod_requests: list[int]):
+        """(requested incl. this pod, allocatable, weight) per resource the node has."""
         base = ni.requested if self.use_requested else ni.non_zero_requested
         allocatable = ni.allocatable
         if self.cpu_memory:
@@ -144,6 +147,7 @@ class NodeResourcesFit:
         strategy = args.get("scoringStrategy") or {}
         self.strategy = strategy.get("type", LEAST_ALLOCATED)
         self.scorer = _Scorer(strategy.get("resources") or DEFAULT_RESOURCES, False)
+        self.least_cpu_memory = self.strategy == LEAST_ALLOCATED and self.scorer.cpu_memory
         shape = (strategy.get("requestedToCapacityRatio") or {}).get("shape") or [
             {"utilization": 0, "score": 10},
             {"utilization": 100, "score": 0},
@@ -170,6 +174,8 @@ class NodeResourcesFit:
             pod_requests = state.read("PreScoreNodeResourcesFit")
         except KeyError:
             pod_requests = self.scorer.pod_requests(pod)
+        if self.least_cpu_memory:
+            return self._least_allocated_cpu_memory(ni, pod_requests), None
         triples = self.scorer.alloc_req(ni, pod_requests)
         if self.strategy == REQUESTED_TO_CAPACITY_RATIO:
             return self._rtc(triples), None
@@ -179,6 +185,23 @@ class NodeResourcesFit:
             node_score += fn(req, alloc) * weight
             weight_sum += weight
         return (node_score // weight_sum if weight_sum else 0), None
+
+    def _least_allocated_cpu_memory(self, ni: NodeInfo, pod_requests: list[int]) -> int:
+        """The default configuration's score, the loop below unrolled: it runs per node."""
+        alloc, base = ni.allocatable, ni.non_zero_requested
+        (_, wc), (_, wm) = self.scorer.resources
+        node_score = weight_sum = 0
+        cap = alloc.milli_cpu
+        if cap:
+            req = base.milli_cpu + pod_requests[0]
+            node_score += (0 if req > cap else (cap - req) * MAX_NODE_SCORE // cap) * wc
+            weight_sum += wc
+        cap = alloc.memory
+        if cap:
+            req = base.memory + pod_requests[1]
+            node_score += (0 if req > cap else (cap - req) * MAX_NODE_SCORE // cap) * wm
+            weight_sum += wm
+        return node_score // weight_sum if weight_sum else 0
 
     def _rtc(self, triples) -> int:
         node_score = weight_sum = 0
@@ -237,5 +260,12 @@ class NodeResourcesBalancedAllocation:
             reqs = self.scorer.pod_requests(pod)
             if not any(reqs):
                 return 0, None
+        alloc = ni.allocatable
+        if self.scorer.cpu_memory and alloc.milli_cpu and alloc.memory:
+            # balanced_resource_scorer for exactly two fractions, unrolled: it runs per node.
+            base = ni.requested
+            f_cpu = min((base.milli_cpu + reqs[0]) / alloc.milli_cpu, 1.0)
+            f_mem = min((base.memory + reqs[1]) / alloc.memory, 1.0)
+            return int((1 - abs((f_cpu - f_mem) / 2)) * MAX_NODE_SCORE), None
         triples = self.scorer.alloc_req(ni, reqs)
         return balanced_resource_scorer([t[0] for t in triples], [t[1] for t in triples]), None

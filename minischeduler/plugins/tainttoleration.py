@@ -32,9 +32,10 @@ class TaintToleration:
     name = "TaintToleration"
 
     def filter(self, state: CycleState, pod: Pod, ni: NodeInfo) -> Status | None:
-        taint = find_matching_untolerated_taint(
-            ni.node.spec.taints, pod.spec.tolerations, _FILTER_EFFECTS
-        )
+        taints = ni.node.spec.taints
+        if not taints:
+            return None
+        taint = find_matching_untolerated_taint(taints, pod.spec.tolerations, _FILTER_EFFECTS)
         if taint is None:
             return None
         return unresolvable(f"node(s) had untolerated taint {{{taint.key}: {taint.value}}}")
@@ -47,9 +48,12 @@ class TaintToleration:
         return None
 
     def score(self, state: CycleState, pod: Pod, ni: NodeInfo) -> tuple[int, Status | None]:
+        taints = ni.node.spec.taints
+        if not taints:
+            return 0, None
         tolerations = state.read(_KEY)
         count = 0
-        for taint in ni.node.spec.taints:
+        for taint in taints:
             if taint.effect != TAINT_EFFECT_PREFER_NO_SCHEDULE:
                 continue
             if not any(tolerates_taint(t, taint) for t in tolerations):

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import pytest
 
-from miniapi.core.v1 import Taint
+from miniapi.core.v1 import (
+    Affinity,
+    NodeAffinity,
+    NodeSelector,
+    NodeSelectorRequirement,
+    NodeSelectorTerm,
+    Taint,
+)
 from minischeduler.config import ConfigError, build_framework, load
 from minischeduler.framework.runtime import Handle
 from minischeduler.inprocess import InProcessCluster
@@ -182,6 +189,62 @@ def test_rotating_start_index_spreads_the_search():
     c.schedule_all()
     # 300 nodes: 50 - 300/125 = 48% -> 144 feasible nodes examined, then the index moves.
     assert c.scheduler.algorithm.next_start_node_index == 144
+
+
+def test_scan_wraps_around_from_the_start_index_and_stops_early():
+    """findNodesThatPassFilters: nodes[(start+i) % n] until numFeasibleNodesToFind pass."""
+    c = InProcessCluster(explain=True)
+    names = [f"n{i:03}" for i in range(300)]
+    for name in names:
+        c.add_node(make_node(name, {"cpu": "4", "memory": "8Gi"}))
+    # Ten nodes right after the start are full: rejected, counted, and scanned past.
+    for name in names[250:260]:
+        c.add_pod(make_pod(f"filler-{name}", reqs=[{"cpu": "4"}], node=name))
+    c.scheduler.algorithm.next_start_node_index = 250
+    c.add_pod(make_pod("a", reqs=[{"cpu": "1"}]))
+    (o,) = c.schedule_all()
+    ex = c.scheduler.explanations["default/a"]
+    # 144 feasible wanted (48% of 300) + 10 rejected: n250..n299, then n000..n103.
+    assert set(ex.filters) == set(names[250:] + names[:104])
+    assert set(ex.totals) == set(names[260:] + names[:104])
+    assert o.node in ex.totals
+    assert c.scheduler.algorithm.next_start_node_index == (250 + 154) % 300
+
+
+def _pinned_to(*names: str) -> Affinity:
+    """Required node affinity on metadata.name: NodeAffinity's PreFilter narrows to it."""
+    req = NodeSelectorRequirement(key="metadata.name", operator="In", values=list(names))
+    term = NodeSelectorTerm(match_fields=[req])
+    return Affinity(
+        node_affinity=NodeAffinity(
+            required_during_scheduling_ignored_during_execution=NodeSelector(
+                node_selector_terms=[term]
+            )
+        )
+    )
+
+
+def test_pre_filter_result_narrows_the_scan_and_the_message():
+    """findNodesThatFitPod with a PreFilterResult: left-out nodes are counted in the
+    message as "node(s) didn't satisfy plugin(s) [NodeAffinity]" but do not move the
+    start index (upstream counts only explicit statuses in processedNodes)."""
+    c = InProcessCluster()
+    for i in range(300):
+        c.add_node(make_node(f"n{i:03}", {"cpu": "2", "memory": "4Gi"}))
+    c.scheduler.algorithm.next_start_node_index = 7
+    c.add_pod(make_pod("pinned", reqs=[{"cpu": "1"}], affinity=_pinned_to("n005", "n250")))
+    (o,) = c.schedule_all()
+    assert o.node in ("n005", "n250")
+    assert c.scheduler.algorithm.next_start_node_index == 9
+    c.add_pod(make_pod("big", reqs=[{"cpu": "3"}], affinity=_pinned_to("n005")))
+    (o,) = c.schedule_all()
+    assert o.message == (
+        "0/300 nodes are available: 1 Insufficient cpu, "
+        "299 node(s) didn't satisfy plugin(s) [NodeAffinity]. "
+        "preemption: 0/300 nodes are available: 1 No preemption victims found for "
+        "incoming pod, 299 Preemption is not helpful for scheduling.."
+    )
+    assert c.scheduler.algorithm.next_start_node_index == 10
 
 
 class GangPermit:

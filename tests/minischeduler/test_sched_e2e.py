@@ -12,7 +12,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -223,3 +225,88 @@ def test_explain_over_the_live_cluster(cluster):
     assert r.returncode == 0, r.stderr
     assert "REJECTED TaintToleration: node(s) had untolerated taint {dedicated: gpu}" in r.stdout
     assert "winner: n5" in r.stdout
+
+
+class _Replica:
+    """A `--leader-elect` scheduler process whose stdout is collected by a thread."""
+
+    def __init__(self, c: Cluster, config: str, lease: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "minischeduler", "--kubeconfig", c.kubeconfig,
+             "--config", config, "--debug-port", "0", "--leader-elect",
+             "--leader-elect-lease-duration", "2s", "--leader-elect-renew-deadline", "1500ms",
+             "--leader-elect-retry-period", "300ms", "--leader-elect-resource-name", lease],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+        )  # fmt: skip
+        c.procs.append(self.proc)
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        line = wait_for(lambda: self._line("debug endpoint on"))
+        self.debug = line.split("debug endpoint on ")[1].strip()
+        line = wait_for(lambda: self._line("attempting to acquire leader lease as"))
+        self.identity = line.rsplit(" ", 1)[1].strip()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def _line(self, marker: str) -> str | None:
+        return next((x for x in list(self.lines) if marker in x), None)
+
+    def leads(self) -> bool:
+        return self._line("is the leader: scheduling") is not None
+
+    def attempted(self, key: str) -> bool:
+        try:
+            urllib.request.urlopen(f"{self.debug}?pod={key}", timeout=10).read()
+        except urllib.error.HTTPError as e:
+            assert e.code == 404
+            return False
+        return True
+
+
+def test_leader_election_one_binds_and_a_kill_hands_over(cluster, tmp_path):
+    """--leader-elect: only the Lease holder schedules; SIGKILL it and the standby takes over.
+
+    The replicas run a profile named "ha-scheduler" so the fixture's scheduler leaves
+    their pods alone.
+    """
+    c = cluster
+    add_node(c, "ha-node", "4")
+    config = tmp_path / "ha.yaml"
+    config.write_text(
+        "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n"
+        "profiles:\n- schedulerName: ha-scheduler\n"
+    )
+    lease = f"kube-scheduler-{os.getpid()}"
+    a, b = _Replica(c, str(config), lease), _Replica(c, str(config), lease)
+    leader = wait_for(lambda: next((r for r in (a, b) if r.leads()), None))
+    standby = b if leader is a else a
+
+    def ha_pod(name: str) -> str:
+        obj = json.loads(pod(name, "100m"))
+        obj["spec"]["schedulerName"] = "ha-scheduler"
+        return json.dumps(obj)
+
+    def holder() -> dict:
+        return json.loads(c.kubectl("get", "lease", "-n", "kube-system", lease, "-o", "json"))
+
+    assert holder()["spec"]["holderIdentity"] == leader.identity
+    c.kubectl("apply", "-f", "-", stdin=ha_pod("ha-1"))
+    assert wait_for(lambda: node_of(c, "ha-1")) == "ha-node"
+    assert leader.attempted("default/ha-1") and not standby.attempted("default/ha-1")
+    assert not standby.leads()
+
+    leader.proc.kill()  # no release: the standby must wait for the lease to lapse
+    leader.proc.wait()
+    c.kubectl("apply", "-f", "-", stdin=ha_pod("ha-2"))
+    assert wait_for(lambda: node_of(c, "ha-2")) == "ha-node"
+    assert standby.leads() and standby.attempted("default/ha-2")
+    spec = holder()["spec"]
+    assert spec["holderIdentity"] == standby.identity
+    assert spec["leaseTransitions"] >= 1
+
+    # SIGTERM: the leader gives the lease up on the way out (ReleaseOnCancel).
+    standby.proc.terminate()
+    assert standby.proc.wait(30) == 0
+    assert not holder()["spec"].get("holderIdentity")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
+
+import pytest
+
+from minischeduler.__main__ import _bool_flag, go_duration, main
 
 MANIFEST = """
 apiVersion: v1
@@ -94,3 +99,18 @@ def test_bad_kubeconfig_is_an_error_not_a_traceback(tmp_path):
                            capture_output=True, text=True, timeout=60)  # fmt: skip
         assert r.returncode == 1
         assert r.stderr.startswith("error: ") and "Traceback" not in r.stderr
+
+
+def test_leader_election_flags_parse_like_kube_scheduler(capsys):
+    """Durations are Go durations; --leader-elect takes pflag's bool forms."""
+    assert go_duration("15s") == 15.0
+    assert go_duration("1m30s") == 90.0
+    assert go_duration("300ms") == 0.3
+    assert go_duration("2") == 2.0
+    with pytest.raises(argparse.ArgumentTypeError, match='time: invalid duration "15x"'):
+        go_duration("15x")
+    assert _bool_flag("true") and _bool_flag("T") and not _bool_flag("false")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--leader-elect=maybe"])
+    assert exit_info.value.code == 2
+    assert 'strconv.ParseBool: parsing "maybe": invalid syntax' in capsys.readouterr().err
