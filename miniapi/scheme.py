@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from miniapi.admissionregistration import v1 as admissionregistrationv1
 from miniapi.apiextensions import v1 as apiextensionsv1
 from miniapi.apps import v1 as appsv1
 from miniapi.codec import dec_hook, enc_hook
@@ -64,6 +65,8 @@ _BUILTINS: list[tuple[str, str, type, type | None, str, bool, tuple, tuple, tupl
     ("", "v1", corev1.Event, corev1.EventList, "events", True, ("ev",), (), ()),
     ("", "v1", corev1.PodTemplate, corev1.PodTemplateList, "podtemplates", True, (), (), ()),
     ("", "v1", corev1.Binding, None, "bindings", True, (), (), ()),
+    ("", "v1", corev1.LimitRange, corev1.LimitRangeList, "limitranges", True, ("limits",), (), ()),
+    ("", "v1", corev1.ResourceQuota, corev1.ResourceQuotaList, "resourcequotas", True, ("quota",), (), ("status",)),
     ("discovery.k8s.io", "v1", discoveryv1.EndpointSlice, discoveryv1.EndpointSliceList, "endpointslices", True, (), (), ()),
     ("apps", "v1", appsv1.Deployment, appsv1.DeploymentList, "deployments", True, ("deploy",), ("all",), ("status", "scale")),
     ("apps", "v1", appsv1.ReplicaSet, appsv1.ReplicaSetList, "replicasets", True, ("rs",), ("all",), ("status", "scale")),
@@ -74,6 +77,12 @@ _BUILTINS: list[tuple[str, str, type, type | None, str, bool, tuple, tuple, tupl
     ("rbac.authorization.k8s.io", "v1", rbacv1.ClusterRoleBinding, rbacv1.ClusterRoleBindingList, "clusterrolebindings", False, (), (), ()),
     ("apiextensions.k8s.io", "v1", apiextensionsv1.CustomResourceDefinition, apiextensionsv1.CustomResourceDefinitionList,
      "customresourcedefinitions", False, ("crd", "crds"), ("api-extensions",), ("status",)),
+    ("admissionregistration.k8s.io", "v1", admissionregistrationv1.MutatingWebhookConfiguration,
+     admissionregistrationv1.MutatingWebhookConfigurationList, "mutatingwebhookconfigurations",
+     False, (), ("api-extensions",), ()),
+    ("admissionregistration.k8s.io", "v1", admissionregistrationv1.ValidatingWebhookConfiguration,
+     admissionregistrationv1.ValidatingWebhookConfigurationList, "validatingwebhookconfigurations",
+     False, (), ("api-extensions",), ()),
 ]  # fmt: skip
 
 # Kinds that exist on the wire but are not a REST collection of their own.

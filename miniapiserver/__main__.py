@@ -5,7 +5,11 @@ Mirrors cmd/kube-apiserver/app/options (the flag names: --etcd-servers,
 --tls-cert-file, --tls-private-key-file, --client-ca-file, --token-auth-file,
 --service-cluster-ip-range, --max-requests-inflight,
 --max-mutating-requests-inflight, --watch-cache-sizes' default size,
---authorization-mode, --encryption-provider-config). On first
+--authorization-mode, --encryption-provider-config, --enable-admission-plugins,
+--disable-admission-plugins, --default-not-ready-toleration-seconds,
+--default-unreachable-toleration-seconds, --service-account-signing-key-file,
+--service-account-key-file, --service-account-issuer, --api-audiences,
+--service-account-max-token-expiration). On first
 start without certificates it generates a CA, a serving certificate and an
 admin token under --data-dir and writes a kubeconfig (--write-kubeconfig).
 """
@@ -19,7 +23,9 @@ import re
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
+from miniapiserver.admission.chain import ORDERED_PLUGINS, check_plugin_names
 from miniapiserver.app import Config, Running
 from miniapiserver.auth import certs
 from miniapiserver.auth.authn import Authenticator, load_token_file
@@ -78,10 +84,82 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="how often watchers that allow bookmarks get one (minicloud's knob for "
         "upstream's fixed one-minute bookmarkFrequency)",
     )
+    p.add_argument(
+        "--enable-admission-plugins",
+        default="",
+        help="admission plugins to enable besides the default ones (comma list; order "
+        "does not matter): " + ", ".join(ORDERED_PLUGINS),
+    )
+    p.add_argument(
+        "--disable-admission-plugins",
+        default="",
+        help="admission plugins to disable, default ones included (comma list)",
+    )
+    p.add_argument("--default-not-ready-toleration-seconds", type=int, default=300)
+    p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300)
+    p.add_argument(
+        "--service-account-signing-key-file",
+        default="",
+        help="PEM RSA private key that signs ServiceAccount tokens (default: generated "
+        "under <data-dir>/pki/sa.key when --tls-cert-file is not given)",
+    )
+    p.add_argument(
+        "--service-account-key-file",
+        action="append",
+        default=[],
+        help="PEM file of public (or private) keys that verify ServiceAccount tokens; "
+        "may be repeated (default: the signing key)",
+    )
+    p.add_argument(
+        "--service-account-issuer",
+        action="append",
+        default=[],
+        help="the iss of issued tokens (first one) and the issuers accepted (all)",
+    )
+    p.add_argument("--api-audiences", default="", help="comma list (default: the issuers)")
+    p.add_argument("--service-account-max-token-expiration", type=duration_seconds, default=0.0)
     p.add_argument("--data-dir", default="./.minicloud")
     p.add_argument("--write-kubeconfig", default="", help="default: <data-dir>/kubeconfig")
     p.add_argument("-v", "--v", type=int, default=0, help="log level")
     return p.parse_args(argv)
+
+
+def admission_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The admission flags, checked as AdmissionOptions.Validate does."""
+    enable = [n for n in args.enable_admission_plugins.split(",") if n]
+    disable = [n for n in args.disable_admission_plugins.split(",") if n]
+    problems = check_plugin_names(enable, disable)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return {
+        "enable_admission_plugins": tuple(enable),
+        "disable_admission_plugins": tuple(disable),
+        "default_not_ready_toleration_seconds": args.default_not_ready_toleration_seconds,
+        "default_unreachable_toleration_seconds": args.default_unreachable_toleration_seconds,
+    }
+
+
+def service_account_options(args: argparse.Namespace, data: Path) -> dict[str, Any]:
+    """The --service-account-* flags; on a first start without them, a generated sa.key."""
+    signing_key, key_files = args.service_account_signing_key_file, args.service_account_key_file
+    issuers = args.service_account_issuer
+    if not signing_key and not key_files and not args.tls_cert_file:
+        # The first-start default, like the generated CA: a key that signs and verifies.
+        signing_key = str(certs.service_account_key(data / "pki"))
+        issuers = issuers or [certs.DEFAULT_ISSUER]
+    if signing_key and not key_files:
+        key_files = [signing_key]
+    if signing_key and not issuers:
+        raise ValueError(
+            "service-account-issuer is a required flag when using service-account-signing-key-file"
+        )
+    return {
+        "service_account_signing_key_file": signing_key,
+        "service_account_key_files": tuple(key_files),
+        "service_account_issuers": tuple(issuers),
+        "api_audiences": tuple(a for a in args.api_audiences.split(",") if a),
+        "service_account_max_token_expiration": int(args.service_account_max_token_expiration),
+    }
 
 
 def build_config(args: argparse.Namespace) -> tuple[Config, str]:
@@ -110,6 +188,8 @@ def build_config(args: argparse.Namespace) -> tuple[Config, str]:
         max_requests_inflight=args.max_requests_inflight,
         max_mutating_requests_inflight=args.max_mutating_requests_inflight,
         authorization_modes=tuple(parse_modes(args.authorization_mode)),
+        **admission_options(args),
+        **service_account_options(args, data),
         encryption=(
             encryptionconfig.load(args.encryption_provider_config)
             if args.encryption_provider_config

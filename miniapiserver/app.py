@@ -8,7 +8,10 @@ SystemNamespaces via the bootstrap controller), the bootstrap RBAC roles
 (pkg/registry/rbac/rest's "rbac/bootstrap-roles" post-start hook: created when
 missing, never overwritten), the authorizer chain of --authorization-mode
 (pkg/kubeapiserver/authorizer/config.go), the encryption-at-rest transformers
-of --encryption-provider-config, and the compactor.
+of --encryption-provider-config, the admission chain of
+--enable-admission-plugins / --disable-admission-plugins, ServiceAccount tokens
+(--service-account-* flags: the JWT authenticator and the TokenRequest subresource),
+and the compactor.
 """
 
 from __future__ import annotations
@@ -22,6 +25,16 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from miniapi import errors, scheme
+from miniapiserver.admission.chain import Chain, enabled_plugin_names
+from miniapiserver.admission.plugins import (
+    always,
+    default_toleration_seconds,
+    limit_ranger,
+    namespace_lifecycle,
+    resource_quota,
+    service_account,
+)
+from miniapiserver.admission.webhook import plugin as webhook_plugin
 from miniapiserver.auth import bootstrap_policy
 from miniapiserver.auth.authn import Authenticator
 from miniapiserver.auth.authorizer import AlwaysAllow, Authorizer, Union
@@ -29,7 +42,9 @@ from miniapiserver.auth.policy_cache import CachePolicySource
 from miniapiserver.auth.rbac import RBACAuthorizer, RuleResolver
 from miniapiserver.etcd.client import Client
 from miniapiserver.registry.store import KEY_PREFIXES, RegistryStore
+from miniapiserver.registry.token_request import TokenREST
 from miniapiserver.server import APIServer
+from miniapiserver.serviceaccount import jwt as sa_jwt
 from miniapiserver.storage.compact import compactor
 from miniapiserver.storage.etcd3_store import Store
 from miniapiserver.storage.value.encryptionconfig import ResourceTransformer, transformer_for
@@ -55,6 +70,15 @@ class Config:
     max_mutating_requests_inflight: int = 200
     authorization_modes: tuple[str, ...] = ("AlwaysAllow",)
     encryption: list[ResourceTransformer] | None = None
+    enable_admission_plugins: tuple[str, ...] = ()
+    disable_admission_plugins: tuple[str, ...] = ()
+    default_not_ready_toleration_seconds: int = 300
+    default_unreachable_toleration_seconds: int = 300
+    service_account_signing_key_file: str = ""
+    service_account_key_files: tuple[str, ...] = ()
+    service_account_issuers: tuple[str, ...] = ()
+    api_audiences: tuple[str, ...] = ()
+    service_account_max_token_expiration: int = 0
 
 
 class Running:
@@ -101,24 +125,35 @@ class Running:
                 info, self.storage, lambda: datetime.now(UTC), self.rng,
                 self.config.watch_cache_capacity, self.config.bookmark_interval,
             )  # fmt: skip
-            store.admit_namespace = self.admit_namespace
             self.stores[f"{info.gvk.group}/{info.resource}"] = store
+        chain = self.admission_chain()
+        for store in self.stores.values():
+            store.admission = chain
 
-    async def admit_namespace(self, namespace: str) -> None:
-        """The NamespaceLifecycle admission plugin: no new objects in missing or terminating namespaces."""
-        ns_store = self.stores["/namespaces"]
-        ns = await ns_store.cacher.get(ns_store.key("", namespace))
-        if ns is None:
-            ns = await ns_store.storage.get(ns_store.key("", namespace), ignore_not_found=True)
-        if ns is None:
-            raise errors.new_not_found(ns_store.gr, namespace)
-        if (
-            ns.get("metadata", {}).get("deletionTimestamp")
-            or ns.get("status", {}).get("phase") == "Terminating"
-        ):
-            gr = ns_store.gr
-            msg = f"unable to create new content in namespace {namespace} because it is being terminated"
-            raise errors.new_forbidden(gr, namespace, msg)
+    def admission_chain(self) -> Chain:
+        """The enabled plugins, built in kube-apiserver's order (options/admission.go)."""
+        c = self.config
+        factories = {
+            "AlwaysAdmit": always.always_admit,
+            "NamespaceLifecycle": lambda: namespace_lifecycle.new_plugin(
+                self.stores["/namespaces"]
+            ),
+            "LimitRanger": lambda: limit_ranger.new_plugin(self.stores["/limitranges"]),
+            "ServiceAccount": lambda: service_account.new_plugin(
+                self.stores["/serviceaccounts"], self.rng
+            ),
+            "DefaultTolerationSeconds": lambda: default_toleration_seconds.new_plugin(
+                c.default_not_ready_toleration_seconds, c.default_unreachable_toleration_seconds
+            ),
+            "MutatingAdmissionWebhook": lambda: webhook_plugin.mutating_plugin(self.stores),
+            "ValidatingAdmissionWebhook": lambda: webhook_plugin.validating_plugin(self.stores),
+            "ResourceQuota": lambda: resource_quota.new_plugin(self.stores["/resourcequotas"]),
+            "AlwaysDeny": always.always_deny,
+        }
+        names = enabled_plugin_names(
+            list(c.enable_admission_plugins), list(c.disable_admission_plugins)
+        )
+        return Chain(factories[n]() for n in names)
 
     async def start(self) -> None:
         await self.client.connect()
@@ -138,6 +173,7 @@ class Running:
             max_mutating_requests_inflight=self.config.max_mutating_requests_inflight,
             authorizer=self.authorizer(),
         )  # fmt: skip
+        server.token_rest = self._service_account_tokens()
         if "RBAC" in self.config.authorization_modes:
             # The policybased RBAC storages: with AlwaysAllow alone every escalate/bind is allowed.
             server.escalation_resolver = RuleResolver(CachePolicySource(self.stores))
@@ -149,6 +185,33 @@ class Running:
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         server.address = f"{self.config.bind_address}:{self.port}"
+
+    def _service_account_tokens(self) -> TokenREST | None:
+        """The JWT authenticator (verifying keys) and the TokenRequest REST (signing key).
+
+        As kube-apiserver's BuildAuthenticator and the serviceaccounts token storage:
+        the first issuer signs, every issuer is accepted, audiences default to the issuers.
+        """
+        c = self.config
+        issuers = list(c.service_account_issuers)
+        audiences = list(c.api_audiences) or issuers
+        if c.service_account_key_files and self.config.authenticator is not None:
+            keys = [k for f in c.service_account_key_files for k in sa_jwt.load_public_keys(f)]
+            self.config.authenticator.service_accounts = sa_jwt.TokenAuthenticator(
+                issuers, keys, audiences, self._lookup
+            )
+        if not c.service_account_signing_key_file or not issuers:
+            return None
+        key = sa_jwt.load_private_key(c.service_account_signing_key_file)
+        generator = sa_jwt.TokenGenerator(issuers[0], key)
+        return TokenREST(generator, audiences, self.stores, c.service_account_max_token_expiration)
+
+    def _lookup(self, kind: str, namespace: str, name: str) -> dict | None:
+        """The token validator's getter: the watch caches, as upstream's informer listers."""
+        store = self.stores[
+            {"ServiceAccount": "/serviceaccounts", "Pod": "/pods"}.get(kind, "/secrets")
+        ]
+        return store.cacher.cache.get(store.key(namespace, name))
 
     def _ssl(self) -> ssl.SSLContext | None:
         if not self.config.tls_cert_file:

@@ -3,7 +3,8 @@
 Mirrors k8s.io/apiserver/pkg/endpoints/metrics/metrics.go (apiserver_request_total,
 apiserver_request_duration_seconds, apiserver_longrunning_requests, the
 cleanVerb/scope labels) and the watch-cache counters of
-storage/cacher/metrics (apiserver_watch_cache_events_dispatched_total).
+storage/cacher/metrics (apiserver_watch_cache_events_dispatched_total,
+apiserver_cache_list_total) and storage/etcd3/metrics (apiserver_storage_list_total).
 Omitted: response sizes, SLI histograms, etcd client metrics.
 """
 
@@ -65,6 +66,18 @@ LONGRUNNING = Gauge(
 WATCH_EVENTS = Counter(
     "apiserver_watch_cache_events_dispatched",
     "Counter of events dispatched in watch cache broken by resource type.",
+    ("resource",),
+    registry=REGISTRY,
+)
+CACHE_LIST = Counter(
+    "apiserver_cache_list",
+    "Number of LIST requests served from watch cache",
+    ("resource_prefix", "index"),
+    registry=REGISTRY,
+)
+STORAGE_LIST = Counter(
+    "apiserver_storage_list",
+    "Number of LIST requests served from storage",
     ("resource",),
     registry=REGISTRY,
 )

@@ -8,7 +8,8 @@ refused request takes no slot), server/healthz (healthz/livez/readyz with an
 etcd check),
 routes/version.go (/version) and routes/metrics.go, with discovery at
 /api and /apis and the REST resources under them. Errors are Status bodies.
-Omitted: admission, audit, priority-and-fairness, /openapi/v2.
+Admission runs in the registry (admission/). Omitted: audit, priority-and-fairness,
+/openapi/v2.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from miniapiserver.auth.rbac import RuleResolver
 from miniapiserver.endpoints import discovery, installer, openapi, responsewriters
 from miniapiserver.endpoints.requestinfo import RequestInfo, new_request_info
 from miniapiserver.registry.store import RegistryStore
+from miniapiserver.registry.token_request import TOKEN_REST, TokenREST
 from miniapiserver.storage.etcd3_store import Store
 
 log = logging.getLogger(__name__)
@@ -80,9 +82,12 @@ class APIServer:
         }
         self.inflight = {"readonly": 0, "mutating": 0}
         self.address = "127.0.0.1:6443"
+        # Set when a signing key is configured: serves serviceaccounts/<name>/token.
+        self.token_rest: TokenREST | None = None
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=1 << 40)
+        app[TOKEN_REST] = self.token_rest
         app.router.add_route("*", "/{tail:.*}", self.handle)
         return app
 

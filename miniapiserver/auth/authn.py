@@ -1,9 +1,10 @@
-"""Authentication: bearer tokens from --token-auth-file and x509 client certificates.
+"""Authentication: bearer tokens (token file, ServiceAccount JWTs) and x509 certificates.
 
 Mirrors k8s.io/apiserver/plugin/pkg/authenticator/token/tokenfile (a CSV of
 token,user,uid,"group1,group2"), authentication/request/x509 (CommonName is
 the user, Organizations the groups; the TLS layer verified the chain against
---client-ca-file) and the union authenticator with
+--client-ca-file), the ServiceAccount JWT authenticator of serviceaccount/jwt.py
+(pkg/serviceaccount/jwt.go) and the union authenticator with
 `system:authenticated` added. Unauthenticated requests get 401 except the
 health and version endpoints, which upstream's default RBAC opens to
 everyone (system:public-info-viewer), so they skip authorization too; what an
@@ -14,8 +15,10 @@ from __future__ import annotations
 
 import csv
 import hmac
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 PUBLIC_PATHS = ("/healthz", "/livez", "/readyz", "/version")
 
@@ -43,11 +46,19 @@ def load_token_file(path: str | Path) -> dict[str, UserInfo]:
     return users
 
 
+class TokenAuthenticator(Protocol):
+    """authenticator.Token: a bearer token's user, or None when it is not one of ours."""
+
+    def authenticate_token(self, token: str, now: int) -> UserInfo | None: ...
+
+
 class Authenticator:
-    """The union of the token and x509 authenticators."""
+    """The union of the token file, ServiceAccount token and x509 authenticators."""
 
     def __init__(self, tokens: dict[str, UserInfo] | None = None) -> None:
         self.tokens = tokens or {}
+        # Set at start when --service-account-key-file (or the generated key) is in use.
+        self.service_accounts: TokenAuthenticator | None = None
 
     def authenticate(self, authorization: str | None, peercert: dict | None) -> UserInfo | None:
         user = self._token(authorization) or self._x509(peercert)
@@ -62,6 +73,8 @@ class Authenticator:
         for token, user in self.tokens.items():
             if hmac.compare_digest(token.encode(), presented.encode()):
                 return user
+        if self.service_accounts is not None:
+            return self.service_accounts.authenticate_token(presented, int(time.time()))
         return None
 
     @staticmethod

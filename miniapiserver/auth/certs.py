@@ -4,7 +4,8 @@ Mirrors what kube-apiserver's --tls-cert-file/--tls-private-key-file expect
 and what kubeadm's certs phase / local-up-cluster.sh generate (a self-signed
 CA; a serving certificate whose SANs cover 127.0.0.1, localhost and the
 kubernetes.default service names), plus the kubeconfig clientcmd reads
-(clusters / users / contexts with certificate-authority-data and a token).
+(clusters / users / contexts with certificate-authority-data and a token), and
+kubeadm's sa.key for ServiceAccount tokens.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 SERVICE_NAMES = (
@@ -104,6 +105,26 @@ def generate(directory: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost"
     paths.token_file.write_text(f'{token},admin,admin,"system:masters"\n')
     paths.token_file.chmod(0o600)
     return Credentials(paths.ca_file, paths.cert_file, paths.key_file, paths.token_file, token)
+
+
+DEFAULT_ISSUER = "https://kubernetes.default.svc.cluster.local"  # kubeadm's default issuer
+
+
+def service_account_key(directory: Path) -> Path:
+    """sa.key: the RSA key that signs ServiceAccount tokens (kubeadm writes sa.key/sa.pub)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "sa.key"
+    if not path.exists():
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption(),
+            )
+        )
+        path.chmod(0o600)
+    return path
 
 
 def client_certificate(

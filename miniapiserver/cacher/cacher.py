@@ -8,8 +8,10 @@ bookmark timer. The reflector lists the resource from etcd, replaces the
 WatchCache and watches from the list revision; when that watch breaks (or is
 compacted away) it terminates every watcher and lists again. A full watcher
 buffer terminates that watcher only; its client re-lists, the rest go on.
-Omitted: the dispatch timeout budget (a full buffer ends the watcher at once),
-watch-list (sendInitialEvents), consistent reads from cache.
+Reads at a revision wait for the cache to reach it (waitUntilFreshAndBlock);
+which LISTs the cache serves is delegator.py's decision. Omitted: the dispatch
+timeout budget (a full buffer ends the watcher at once), watch-list
+(sendInitialEvents), consistent reads from cache.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
+from miniapiserver import metrics
+from miniapiserver.cacher.delegator import should_delegate_list
 from miniapiserver.cacher.watch_cache import CacheEvent, WatchCache
 from miniapiserver.storage import errors
+from miniapiserver.storage.continue_token import decode_continue, encode_continue
 from miniapiserver.storage.etcd3_store import ListResult, Store
 from miniapiserver.storage.etcd3_watcher import transform
 from miniapiserver.storage.interfaces import (
@@ -33,6 +38,8 @@ from miniapiserver.storage.interfaces import (
 )
 
 log = logging.getLogger(__name__)
+
+BLOCK_TIMEOUT = 3.0  # watch_cache.go's blockTimeout
 
 
 def key_matches(prefix: str, key: str) -> bool:
@@ -213,8 +220,12 @@ class Cacher:
         for w in list(self.watchers):
             w.bookmark(self.cache.resource_version)
 
-    async def wait_until_fresh(self, rv: int, timeout: float = 3.0) -> None:
-        """WaitUntilFreshAndList's wait: 504-style error if the cache stays behind rv."""
+    async def wait_until_fresh_and_block(self, rv: int, timeout: float = BLOCK_TIMEOUT) -> None:
+        """waitUntilFreshAndBlock: wait up to 3 s for the cache to reach rv.
+
+        Still behind after that: the storage TooLargeResourceVersion error, which the
+        registry turns into upstream's 504 Timeout with retryAfterSeconds 1.
+        """
         await asyncio.wait_for(self.ready.wait(), timeout=30)
         if self.cache.resource_version >= rv:
             return
@@ -236,7 +247,7 @@ class Cacher:
 
         key is "pods/ns/" (a collection, trailing slash) or "pods/ns/name" (one object).
         """
-        await self.wait_until_fresh(rv)
+        await self.wait_until_fresh_and_block(rv)
         initial: list[Event] = []
         for ev in self.cache.events_since(rv):  # raises 410 for a revision behind the ring
             out = filter_event(ev, pred) if key_matches(key, ev.key) else None
@@ -248,13 +259,46 @@ class Cacher:
         return w
 
     async def get_list(
-        self, key: str, pred: SelectionPredicate = EVERYTHING, rv: int = 0
+        self, key: str, pred: SelectionPredicate = EVERYTHING, rv: str = "", match: str = ""
     ) -> ListResult:
-        """A LIST served from memory (resourceVersion=0 or not-older-than rv)."""
-        await self.wait_until_fresh(rv)
+        """GetList: from memory when delegator.py allows it, else from etcd.
+
+        key is the collection key ("pods/ns/"). An exact revision the ring still reaches
+        is rebuilt from the ring (paged like etcd, with the same continue tokens);
+        NotOlderThan and Any reads wait until the cache has seen rv (waitUntilFreshAndBlock).
+        """
+        if not self.ready.is_set() and rv in ("", "0"):
+            # Not initialized and no minimal revision asked for: etcd answers at once.
+            return await self.storage.get_list(key, pred, rv, match)
+        await asyncio.wait_for(self.ready.wait(), timeout=30)
+        decision = should_delegate_list(rv, match, pred.limit, pred.continue_, key, self.cache)
+        if decision.should_delegate:
+            metrics.STORAGE_LIST.labels(self.resource_prefix.rstrip("/")).inc()
+            return await self.storage.get_list(key, pred, rv, match)
+        metrics.CACHE_LIST.labels(self.resource_prefix.rstrip("/"), "").inc()
+        if decision.exact_rv:
+            return self._list_exact(key, pred, decision.exact_rv)
+        await self.wait_until_fresh_and_block(int(rv))
         items = [o for o in self.cache.list(key) if pred.matches(o)]
         return ListResult(items, self.cache.resource_version)
 
+    def _list_exact(self, key: str, pred: SelectionPredicate, rv: int) -> ListResult:
+        """The list at exactly rv from the ring; limit/continue page it by key like etcd."""
+        start = ""
+        if pred.continue_:
+            start, _ = decode_continue(pred.continue_, key)
+        items: list[Obj] = []
+        pairs = [(k, o) for k, o in self.cache.list_at(rv, key) if k >= start]
+        for i, (_, obj) in enumerate(pairs):
+            if not pred.matches(obj):
+                continue
+            if pred.limit and len(items) >= pred.limit:
+                token = encode_continue(pairs[i - 1][0] + "\x00", key, rv)
+                remaining = len(pairs) - i if pred.empty() else None
+                return ListResult(items, rv, token, remaining)
+            items.append(obj)
+        return ListResult(items, rv)
+
     async def get(self, key: str, rv: int = 0) -> Obj | None:
-        await self.wait_until_fresh(rv)
+        await self.wait_until_fresh_and_block(rv)
         return self.cache.get(key.strip("/"))

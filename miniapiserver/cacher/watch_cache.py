@@ -5,8 +5,11 @@ processEvent, the cyclic buffer `cache` with startIndex/endIndex,
 GetAllEventsSince, List/WaitUntilFreshAndList) and watch_cache_interval.go.
 Pure: events go in through `process_event`/`replace`, reads come out; no I/O,
 no clock. A watch from a revision older than the ring's first event gets the
-410 "too old resource version" error, exactly as upstream. Omitted: indexers
-and the capacity auto-resize.
+410 "too old resource version" error, exactly as upstream. The ring also
+answers exact-revision lists (store_snapshotter.go's role): the state at any
+revision from `oldest_rv()` on is the current state with the later events
+undone, so a LIST and a WATCH at the same revision get the same verdict.
+Omitted: indexers and the capacity auto-resize.
 """
 
 from __future__ import annotations
@@ -74,6 +77,33 @@ class WatchCache:
         if len(self.events) == self.capacity:
             return self.events[0].rv - 1
         return self.list_resource_version
+
+    def not_fresh(self, rv: int) -> bool:
+        """notFresh: the cache has not yet seen revision rv."""
+        return rv > self.resource_version
+
+    def can_serve_exact(self, rv: int) -> bool:
+        """CanServeExactRV: rv lies between the oldest replayable revision and now."""
+        return self.oldest_rv() <= rv <= self.resource_version
+
+    def list_at(self, rv: int, prefix: str = "") -> list[tuple[str, Obj]]:
+        """The (key, object) pairs under prefix as they were at revision rv, by key.
+
+        Walks the ring backwards undoing every event newer than rv: an event with no
+        previous object was a creation (undo: remove), any other restores prev_object.
+        The caller checks can_serve_exact(rv) first.
+        """
+        state = {k: o for k, o in self.store.items() if k.startswith(prefix)}
+        for ev in reversed(self.events):
+            if ev.rv <= rv:
+                break
+            if not ev.key.startswith(prefix):
+                continue
+            if ev.prev_object is None:
+                state.pop(ev.key, None)
+            else:
+                state[ev.key] = ev.prev_object
+        return sorted(state.items())
 
     def events_since(self, rv: int) -> list[CacheEvent]:
         """GetAllEventsSince: rv 0 replays the current objects as ADDED events."""

@@ -27,6 +27,7 @@ SUBRESOURCE_VERBS = {
     "eviction": ("create",),
     "finalize": ("update",),
     "log": ("get",),
+    "token": ("create",),
 }
 
 
@@ -93,6 +94,8 @@ async def serve(
         return await subresources.eviction(scope)
     if sub == "finalize":
         return await subresources.finalize(scope)
+    if sub == "token":
+        return await subresources.token(scope)
     if sub == "log":
         pod = await scope.store.get(ri.namespace, ri.name)
         return await pod_log.get_log(request, pod, stores["/nodes"])

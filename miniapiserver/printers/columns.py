@@ -249,6 +249,8 @@ TABLES: dict[str, tuple[list[Column], Printer]] = {
     "Secret": ([NAME, _col("Type"), _col("Data", "integer"), AGE], _name_age(lambda o: [o.get("type", ""), len(o.get("data") or {})])),
     "ServiceAccount": ([NAME, _col("Secrets", "integer"), AGE], _name_age(lambda o: [len(o.get("secrets") or [])])),
     "Lease": ([NAME, _col("Holder"), AGE], _name_age(lambda o: [o.get("spec", {}).get("holderIdentity", "")])),
+    "MutatingWebhookConfiguration": ([NAME, _col("Webhooks", "integer"), AGE], _name_age(lambda o: [len(o.get("webhooks") or [])])),
+    "ValidatingWebhookConfiguration": ([NAME, _col("Webhooks", "integer"), AGE], _name_age(lambda o: [len(o.get("webhooks") or [])])),
     "RoleBinding": (BINDING_COLUMNS, print_binding),
     "ClusterRoleBinding": (BINDING_COLUMNS, print_binding),
     "PodTemplate": ([NAME, _col("Containers"), _col("Images"), _col("Pod Labels")], lambda o, now, age: [_meta(o).get("name", ""), *_containers(o.get("template", {})), ",".join(f"{k}={v}" for k, v in sorted(o.get("template", {}).get("metadata", {}).get("labels", {}).items())) or "<none>"]),

@@ -4,8 +4,8 @@ Mirrors k8s.io/apiserver/pkg/registry/generic/registry/store.go (Store:
 Create, Get, List, Update with GuaranteedUpdate and create-on-update, Watch,
 the key functions NamespaceKeyFunc/NoNamespaceKeyFunc, the dry-run paths,
 deleting an object whose last finalizer an update removed) with the strategy
-hooks of registry/strategy.py. Reads at resourceVersion=0 and every watch go
-through the Cacher; other reads go to etcd. Deletion lives in registry/delete.py.
+hooks of registry/strategy.py. Every watch and the LISTs cacher/delegator.py
+allows go through the Cacher; GETs at a resourceVersion too; the rest read etcd. Deletion lives in registry/delete.py.
 Omitted: TTLs, decorators, managedFields.
 """
 
@@ -18,6 +18,9 @@ from datetime import datetime
 
 from miniapi import errors
 from miniapi.runtime import ResourceInfo
+from miniapiserver.admission.attributes import CREATE, UPDATE, Attributes
+from miniapiserver.admission.chain import Chain
+from miniapiserver.auth.authn import UserInfo
 from miniapiserver.cacher.cacher import Cacher, CacheWatcher
 from miniapiserver.registry import strategy, typed
 from miniapiserver.registry.storeerrors import interpret
@@ -65,8 +68,8 @@ class RegistryStore:
         self.cacher = Cacher(
             storage, self.prefix, self.key_of, cache_capacity, bookmark_interval=bookmark_interval
         )
-        # Set by the server: refuses writes into missing or terminating namespaces.
-        self.admit_namespace: Callable[[str], object] | None = None
+        # Set by the server: the admission chain API writes go through.
+        self.admission: Chain | None = None
 
     def key(self, namespace: str, name: str) -> str:
         """NamespaceKeyFunc / NoNamespaceKeyFunc: <prefix>/<namespace>/<name> or <prefix>/<name>."""
@@ -100,22 +103,17 @@ class RegistryStore:
     async def list(
         self, namespace: str, pred: SelectionPredicate, rv: str = "", rv_match: str = ""
     ) -> ListResult:
-        """Served from the watch cache for resourceVersion=0 (and NotOlderThan), else etcd."""
+        """From the watch cache or etcd, as cacher/delegator.py decides."""
         if rv_match not in ("", "NotOlderThan", "Exact"):
             raise errors.new_bad_request(f"unknown ResourceVersionMatch value: {rv_match}")
         if rv_match and not rv:
             raise errors.new_bad_request(
                 "resourceVersionMatch is forbidden unless resourceVersion is provided"
             )
+        if rv and not rv.isdigit():
+            raise errors.new_bad_request(f"invalid resource version: {rv}")
         try:
-            if (
-                rv
-                and not pred.continue_
-                and (rv == "0" or rv_match == "NotOlderThan")
-                and rv.isdigit()
-            ):
-                return await self.cacher.get_list(self.collection_key(namespace), pred, int(rv))
-            return await self.storage.get_list(self.collection_key(namespace), pred, rv, rv_match)
+            return await self.cacher.get_list(self.collection_key(namespace), pred, rv, rv_match)
         except serrors.StorageError as e:
             raise interpret(e, self.gr, "") from None
 
@@ -131,19 +129,45 @@ class RegistryStore:
         try:
             if not rv:
                 # Unset: "the most recent", so catch the cache up with etcd first.
-                await self.cacher.wait_until_fresh(await self.storage.current_revision())
+                await self.cacher.wait_until_fresh_and_block(await self.storage.current_revision())
             return await self.cacher.watch(key, int(rv or 0), pred)
         except serrors.StorageError as e:
             raise interpret(e, self.gr, "") from None
 
-    async def _check_namespace(self, namespace: str) -> None:
-        if self.info.namespaced and self.admit_namespace is not None:
-            await self.admit_namespace(namespace)  # type: ignore[misc]
+    def attributes(
+        self, op: str, ns: str, name: str, obj: Obj | None, old: Obj | None, user: UserInfo,
+        subresource: str = "", dry_run: bool = False,
+    ) -> Attributes:  # fmt: skip
+        """The admission attributes of one write to this resource."""
+        gvk = self.info.gvk
+        return Attributes(
+            op, gvk.group, gvk.version, gvk.kind, self.info.resource, subresource,
+            ns if self.info.namespaced else "", name, obj, old, user, dry_run,
+        )  # fmt: skip
 
     async def create(
-        self, namespace: str, obj: Obj, dry_run: bool = False, strict: bool = False
+        self,
+        namespace: str,
+        obj: Obj,
+        dry_run: bool = False,
+        strict: bool = False,
+        user: UserInfo | None = None,
     ) -> Obj:
+        """Store.Create; with a user, the admission chain runs around validation.
+
+        Order as upstream: defaulting, mutating admission (create handler), BeforeCreate
+        (name generation, validation), validating admission (createValidation), the Txn.
+        """
         typed.check_type_meta(self.info, obj)
+        if user is not None and self.admission is not None:
+            obj = typed.default(self.info, obj, strict)
+            attrs = self.attributes(
+                CREATE, namespace or obj.get("metadata", {}).get("namespace", ""),
+                obj.get("metadata", {}).get("name", ""), obj, None, user, dry_run=dry_run,
+            )  # fmt: skip
+            await self.admission.admit(attrs)
+            obj = attrs.object or obj
+            typed.check_type_meta(self.info, obj)
         strategy.before_create(self.info, obj, namespace, self.clock(), self.rng)
         name = obj["metadata"].get("name", "")
         if not name:
@@ -153,8 +177,12 @@ class RegistryStore:
             raise errors.new_bad_request(
                 "resourceVersion should not be set on objects to be created"
             )
-        await self._check_namespace(obj["metadata"].get("namespace", ""))
         obj = typed.normalize(self.info, obj, strict=strict)
+        if user is not None and self.admission is not None:
+            ns = obj["metadata"].get("namespace", "")
+            await self.admission.validate(
+                self.attributes(CREATE, ns, name, obj, None, user, dry_run=dry_run)
+            )
         if dry_run:
             return obj
         try:
@@ -172,8 +200,14 @@ class RegistryStore:
         subresource: str = "",
         dry_run: bool = False,
         strict: bool = False,
+        user: UserInfo | None = None,
     ) -> tuple[Obj, bool]:
-        """GuaranteedUpdate with updater(current) -> new; returns (object, created)."""
+        """GuaranteedUpdate with updater(current) -> new; returns (object, created).
+
+        With a user, mutating admission runs on the updated object before BeforeUpdate
+        and validating admission after it (upstream's transformers and updateValidation),
+        on every attempt of the optimistic loop.
+        """
         allow_create = self.info.gvk.kind in strategy.CREATE_ON_UPDATE_KINDS and not subresource
         created = False
 
@@ -186,19 +220,26 @@ class RegistryStore:
                 raise errors.new_bad_request(
                     f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
                 )
+            if existing is None and not allow_create:
+                raise errors.new_not_found(self.gr, name)
+            op = CREATE if existing is None else UPDATE
+            attrs = None
+            if user is not None and self.admission is not None:
+                attrs = self.attributes(
+                    op, namespace, name, typed.default(self.info, new, strict), existing, user,
+                    subresource, dry_run,
+                )  # fmt: skip
+                await self.admission.admit(attrs)
+                new = attrs.object or new
             if existing is None:
-                if not allow_create:
-                    raise errors.new_not_found(self.gr, name)
-                meta.pop("resourceVersion", None)
+                new.setdefault("metadata", {}).pop("resourceVersion", None)
                 strategy.before_create(self.info, new, namespace, self.clock(), self.rng)
-                await self._check_namespace(namespace)
                 created, new = True, typed.normalize(self.info, new, strict=strict)
             else:
-                rv = meta.get("resourceVersion", "")
-                if rv and rv != existing["metadata"].get("resourceVersion"):
-                    raise errors.new_conflict(self.gr, name, errors.OPTIMISTIC_LOCK_ERROR_MSG)
-                strategy.before_update(self.info, new, existing, subresource)
-                new = typed.normalize(self.info, new, existing, strict)
+                new = self._before_update(new, existing, subresource, strict)
+            if attrs is not None and self.admission is not None:
+                attrs.object = new
+                await self.admission.validate(attrs)
             if dry_run:
                 raise DryRun(new)
             return new
@@ -213,6 +254,16 @@ class RegistryStore:
             raise interpret(e, self.gr, name) from None
         out = await self._delete_if_finalized(out)
         return out, created
+
+    def _before_update(self, new: Obj, existing: Obj, subresource: str, strict: bool) -> Obj:
+        """The optimistic-concurrency check, BeforeUpdate, then defaults and ValidateUpdate."""
+        rv = new.get("metadata", {}).get("resourceVersion", "")
+        if rv and rv != existing["metadata"].get("resourceVersion"):
+            raise errors.new_conflict(
+                self.gr, existing["metadata"].get("name", ""), errors.OPTIMISTIC_LOCK_ERROR_MSG
+            )
+        strategy.before_update(self.info, new, existing, subresource)
+        return typed.normalize(self.info, new, existing, strict)
 
     async def _delete_if_finalized(self, obj: Obj) -> Obj:
         """An update that removed the last finalizer of a deleting object deletes it."""

@@ -51,3 +51,8 @@ def normalize(info: ResourceInfo, obj: Obj, old: Obj | None = None, strict: bool
         name = obj.get("metadata", {}).get("name", "")
         raise errors.new_invalid(info.gvk.group, info.gvk.kind, name, errs)
     return scheme.encode(typed)
+
+
+def default(info: ResourceInfo, obj: Obj, strict: bool = False) -> Obj:
+    """Decode and default without validating: what admission plugins are shown."""
+    return scheme.encode(set_defaults(to_typed(obj, strict)))

@@ -198,3 +198,40 @@ def apiserver() -> Iterator[APIServerProcess]:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
         stop_etcd(etcd_proc, etcd_data)
+
+
+class RestartableAPIServer:
+    """A second server over its own etcd, restartable (same data dir, CA and token).
+
+    It runs the ServiceAccount admission plugin (off by default) and a 60 s not-ready
+    toleration, so the modules that need those flags share one process.
+    """
+
+    FLAGS = [
+        "--default-watch-cache-size", "500",
+        "--enable-admission-plugins=ServiceAccount",
+        "--default-not-ready-toleration-seconds=60",
+    ]  # fmt: skip
+
+    def __init__(self) -> None:
+        self.etcd_url, self.etcd, self.etcd_data = start_etcd("etcd")
+        self.workdir = tempfile.mkdtemp(prefix=f"miniapiserver-second-{os.getpid()}-")
+        self.proc = APIServerProcess(self.etcd_url, self.workdir, self.FLAGS)
+
+    def restart(self) -> None:
+        self.proc.stop()
+        self.proc = APIServerProcess(self.etcd_url, self.workdir, self.FLAGS)
+
+    def close(self) -> None:
+        self.proc.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        stop_etcd(self.etcd, self.etcd_data)
+
+
+@pytest.fixture(scope="session")
+def second_apiserver() -> Iterator[RestartableAPIServer]:
+    server = RestartableAPIServer()
+    try:
+        yield server
+    finally:
+        server.close()

@@ -152,7 +152,7 @@ def test_fan_out_with_per_watcher_filters(store_url: str) -> None:
         assert await drain(everything, 3) == [(ADDED, "a"), (ADDED, "b"), (ADDED, "c")]
         assert await drain(only_web, 1) == [(ADDED, "a")]
         assert await drain(other_ns, 1) == [(ADDED, "c")]
-        listed = await cacher.get_list("pods/ns/", rv=0)
+        listed = await cacher.get_list("pods/ns/", rv="0")
         assert [o["metadata"]["name"] for o in listed.items] == ["a", "b"]
 
     with_cacher(store_url, body)
@@ -203,7 +203,7 @@ def test_watch_behind_the_ring_is_410(store_url: str) -> None:
         first = await store.create("pods/ns/a", {"metadata": {"name": "a", "namespace": "ns"}})
         for i in range(4):
             await store.guaranteed_update("pods/ns/a", lambda o, i=i: {**o, "n": i})
-        await cacher.wait_until_fresh(await store.current_revision())
+        await cacher.wait_until_fresh_and_block(await store.current_revision())
         with pytest.raises(errors.StorageError) as e:
             await cacher.watch("pods/", int(first["metadata"]["resourceVersion"]))
         assert e.value.code == errors.ERR_EXPIRED
@@ -222,7 +222,7 @@ def test_catching_up_with_writes_to_other_resources(store_url: str) -> None:
             )
         current = await store.current_revision()
         assert cacher.cache.resource_version < current
-        await asyncio.wait_for(cacher.wait_until_fresh(current), 2.5)
+        await asyncio.wait_for(cacher.wait_until_fresh_and_block(current), 2.5)
         assert cacher.cache.resource_version >= current
 
     with_cacher(store_url, body)

@@ -3,9 +3,10 @@
 `python -m minicontroller --controllers node-lifecycle-controller` runs with a 2 s grace
 period against miniapiserver over etcd. The test plays the kubelet: it creates the Node and
 its Lease in kube-node-lease and renews it. Once it stops, the node turns Ready=Unknown and
-gets the unreachable NoExecute taint; a pod without a toleration is evicted at once, one
-tolerating it for 4 s about 4 s later, one tolerating it forever stays. Renewing again and
-posting Ready=True removes the taint.
+gets the unreachable NoExecute taint; a pod tolerating it for 0 s is evicted at once, one
+tolerating it for 4 s about 4 s later, one tolerating it forever stays. A pod created with
+no tolerations at all was given 300 s by the API server's DefaultTolerationSeconds
+admission, so it stays too. Renewing again and posting Ready=True removes the taint.
 """
 
 from __future__ import annotations
@@ -154,11 +155,17 @@ async def scenario(apiserver) -> None:
         )
         heartbeat = asyncio.ensure_future(renew_forever(leases, name))
         for p in (
-            pod("plain", ns, name),
+            pod("plain", ns, name, toleration(0)),
             pod("brief", ns, name, toleration(TOLERATE_SECONDS)),
             pod("forever", ns, name, toleration(None)),
+            pod("defaulted", ns, name),
         ):
             await pods.create(p)
+        defaulted = await pods.get("defaulted", namespace=ns)
+        assert {(t.key, t.effect, t.toleration_seconds) for t in defaulted.spec.tolerations} == {
+            ("node.kubernetes.io/not-ready", "NoExecute", 300),
+            (UNREACHABLE, "NoExecute", 300),
+        }
         # Healthy while the Lease is renewed, well past the grace period.
         await asyncio.sleep(3)
         node = await nodes.get(name)
@@ -179,6 +186,7 @@ async def scenario(apiserver) -> None:
         waited = asyncio.get_running_loop().time() - tainted_at
         assert waited >= TOLERATE_SECONDS - 1, waited
         assert not await evicted(pods, "forever", ns)
+        assert not await evicted(pods, "defaulted", ns)
 
         heartbeat = asyncio.ensure_future(renew_forever(leases, name))
         try:

@@ -18,5 +18,7 @@ async def create_resource(scope: RequestScope) -> web.Response:
     dry_run = scope.dry_run()
     obj = await decode_object(scope)
     admit(scope, obj)
-    out = await scope.store.create(scope.info.namespace, obj, dry_run, scope.strict())
+    out = await scope.store.create(
+        scope.info.namespace, obj, dry_run, scope.strict(), user=scope.user
+    )
     return responsewriters.response(convert.one(scope, out), scope.output, status=201)

@@ -2,14 +2,18 @@
 
 Mirrors k8s.io/apiserver/pkg/endpoints/handlers/delete.go (DeleteResource:
 DeleteOptions from the body and the query; the deleted object or a Success
-Status; DeleteCollection with list options). The semantics live in
-registry/delete.py.
+Status; DeleteCollection with list options), with the admission calls of a
+DELETE: the mutating phase with no object, the validating phase with the object
+being deleted. The semantics live in registry/delete.py. Omitted: admission of
+each object of a deletecollection.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from miniapi import errors
+from miniapiserver.admission.attributes import DELETE
 from miniapiserver.endpoints import responsewriters
 from miniapiserver.endpoints.handlers import convert
 from miniapiserver.endpoints.handlers.get import list_object
@@ -20,10 +24,29 @@ from miniapiserver.registry.strategy import RETURN_DELETED_OBJECT
 from miniapiserver.storage.etcd3_store import ListResult
 
 
+async def admit_delete(scope: RequestScope, dry_run: bool) -> None:
+    """The delete handler's mutating admission, then deleteValidation with the old object."""
+    store, info = scope.store, scope.info
+    if store.admission is None:
+        return
+    attrs = store.attributes(
+        DELETE, info.namespace, info.name, None, None, scope.user, info.subresource, dry_run
+    )
+    await store.admission.admit(attrs)
+    try:
+        attrs.old_object = await store.get(info.namespace, info.name)
+    except errors.StatusError as e:
+        if e.code == 404:
+            return  # the delete itself answers 404
+        raise
+    await store.admission.validate(attrs)
+
+
 async def delete_resource(scope: RequestScope) -> web.Response:
     dry_run = scope.dry_run()
     options = await delete_options(scope)
     info = scope.info
+    await admit_delete(scope, dry_run)
     obj, gone = await registry_delete.delete(
         scope.store, info.namespace, info.name, options, dry_run
     )

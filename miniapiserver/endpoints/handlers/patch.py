@@ -87,6 +87,12 @@ async def patch_resource(scope: RequestScope) -> web.Response:
         return new
 
     out, _ = await scope.store.update(
-        info.namespace, info.name, updater, info.subresource, dry_run, scope.strict()
+        info.namespace,
+        info.name,
+        updater,
+        info.subresource,
+        dry_run,
+        scope.strict(),
+        user=scope.user,
     )
     return responsewriters.response(convert.one(scope, out), scope.output)

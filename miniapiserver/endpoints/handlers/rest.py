@@ -18,6 +18,7 @@ from aiohttp import web
 
 from miniapi import errors
 from miniapi.runtime import ResourceInfo
+from miniapiserver.auth.authn import UserInfo
 from miniapiserver.endpoints import negotiation
 from miniapiserver.endpoints.negotiation import MediaType
 from miniapiserver.endpoints.requestinfo import RequestInfo
@@ -61,6 +62,11 @@ class RequestScope:
                 f"fieldValidation must be one of Ignore, Warn, or Strict, got {value}"
             )
         return value == "Strict"
+
+    @property
+    def user(self) -> UserInfo:
+        """The authenticated user (admission is told who writes)."""
+        return self.request.get("user") or UserInfo("")
 
     def int_param(self, name: str) -> int | None:
         value = self.query.get(name)

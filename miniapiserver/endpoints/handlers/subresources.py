@@ -25,6 +25,7 @@ from miniapiserver.endpoints.handlers.rest import (
     read_body,
 )
 from miniapiserver.registry import delete as registry_delete
+from miniapiserver.registry.token_request import TOKEN_REST
 
 Obj = dict[str, Any]
 
@@ -141,3 +142,23 @@ async def finalize(scope: RequestScope) -> web.Response:
 
     out, _ = await scope.store.update("", scope.info.name, updater, "finalize")
     return responsewriters.response(out, scope.output)
+
+
+async def token(scope: RequestScope) -> web.Response:
+    """POST serviceaccounts/<name>/token (registry/token_request.py): 201 with the token."""
+    from miniapiserver.endpoints.installer import not_found  # installer imports this module
+
+    rest = scope.request.app.get(TOKEN_REST)
+    if rest is None:  # no signing key: upstream does not install the subresource
+        raise not_found()
+    req = await decode_object(scope)
+    if (req.get("apiVersion"), req.get("kind")) not in (
+        ("authentication.k8s.io/v1", "TokenRequest"),
+        (None, None),
+    ):
+        raise errors.new_bad_request(
+            f'{req.get("kind")} in version "{req.get("apiVersion")}" cannot be handled as a '
+            "TokenRequest"
+        )
+    out = await rest.create(scope.info.namespace, scope.info.name, req)
+    return responsewriters.response(out, scope.output, status=201)

@@ -26,7 +26,13 @@ async def update_resource(scope: RequestScope) -> web.Response:
         return body
 
     out, created = await scope.store.update(
-        info.namespace, info.name, updater, info.subresource, dry_run, scope.strict()
+        info.namespace,
+        info.name,
+        updater,
+        info.subresource,
+        dry_run,
+        scope.strict(),
+        user=scope.user,
     )
     return responsewriters.response(
         convert.one(scope, out), scope.output, status=201 if created else 200

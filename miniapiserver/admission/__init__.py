@@ -1,0 +1,1 @@
+"""Admission control: plugins that mutate and validate writes before they are stored."""

@@ -1,0 +1,1 @@
+"""Built-in admission plugins (kubernetes/plugin/pkg/admission)."""

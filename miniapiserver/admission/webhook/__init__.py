@@ -1,0 +1,1 @@
+"""Dynamic admission: MutatingAdmissionWebhook and ValidatingAdmissionWebhook."""

@@ -1,0 +1,1 @@
+"""ServiceAccount tokens: signed JWTs issued by TokenRequest and checked by the authenticator."""
