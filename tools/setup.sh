@@ -44,3 +44,8 @@ if [ ! -x .venv/bin/python ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 
 .venv/bin/python tools/gen_protos.py
+
+# The runtime's own executable (what containerd's shim and the kubelet exec): the system
+# interpreter with -IS instead of pip's wrapper, because every `state` call pays start-up.
+.venv/bin/python -m minicontainer.cli.launcher --python "$(readlink -f .venv/bin/python)" \
+  .venv/bin/minicontainer >/dev/null

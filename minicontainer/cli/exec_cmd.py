@@ -2,13 +2,17 @@
 
 Mirrors runc's exec.go (flags, getProcess: the bundle's process as the base,
 overridden by --process FILE or by args, --env, --cwd, --user, --cap,
---no-new-privs, --additional-gids) and utils_linux.go runner.run for a
-non-init process. Failures exit 255 with "exec failed: ..." like runc.
-Omitted: --tty/--console-socket for exec, --preserve-fds, --cgroup, labels.
+--no-new-privs, --additional-gids, --tty) and utils_linux.go runner.run for a
+non-init process: checkTerminal's rules, the --console-socket hand-over of the
+pty master for a detached `-t`, and for a foreground `-t` the local proxy
+between our stdio and the pty (tty.go). Failures exit 255 with
+"exec failed: ..." like runc.
+Omitted: --preserve-fds, --cgroup, labels.
 """
 
 from __future__ import annotations
 
+import _socket
 import copy
 import os
 
@@ -83,12 +87,50 @@ def _exec(argv: list[str], ctx) -> int:
         raise CommandError("cannot exec in a stopped container")
     if status == st.PAUSED and not opts["ignore-paused"]:
         raise CommandError("cannot exec in a paused container (use --ignore-paused to override)")
-    if opts["tty"] or opts["console-socket"]:
-        raise CommandError("minicontainer exec does not allocate terminals")
     proc = get_process(opts, args[1:] if not opts["process"] else [], s.config.get("process") or {})
-    pid = start_exec(s, proc)
+    console_sock, local_console = _console_for(opts, bool(proc.get("terminal")))
+    if local_console is not None and not proc.get("consoleSize"):
+        # The pty starts with our size (tty.go resizes it only once the process runs).
+        proc["consoleSize"] = terminal_size()
+    pid = start_exec(s, proc, console_sock)
     write_pid_file(opts["pid-file"], pid)
     if opts["detach"]:
         return 0
+    if local_console is not None:
+        from minicontainer.cli.tty import proxy_console
+
+        proxy_console(local_console, pid)
     _, status_word = os.waitpid(pid, 0)
     return exit_status(status_word)
+
+
+def _console_for(opts: dict, terminal: bool) -> tuple:
+    """runner.checkTerminal, then where the pty master goes: the caller's console
+    socket (detached), or a socketpair whose other end we proxy (foreground)."""
+    detach, socket_path = opts["detach"], opts["console-socket"]
+    if detach and terminal and not socket_path:
+        raise CommandError("cannot allocate tty if runc will detach without setting console socket")
+    if socket_path and not (detach and terminal):
+        raise CommandError("cannot use console socket if runc will not detach or allocate tty")
+    if socket_path:
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        sock.connect(socket_path)
+        return sock, None
+    if terminal:
+        local, remote = _socket.socketpair()
+        return remote, local
+    return None, None
+
+
+def terminal_size(fd: int = 0) -> dict | None:
+    """Our terminal's size as an OCI consoleSize, or None when `fd` is no terminal."""
+    import fcntl
+    import struct
+    import termios
+
+    try:
+        raw = fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8)
+    except OSError:
+        return None
+    height, width = struct.unpack("HHHH", raw)[:2]
+    return {"height": height, "width": width}

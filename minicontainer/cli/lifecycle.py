@@ -3,7 +3,8 @@
 Mirrors runc's create.go, start.go, run.go, kill.go, delete.go, pause.go and
 utils_linux.go (startContainer, runner.run: subreaper, console socket,
 pid file, wait and destroy for a foreground run; the signal forwarding of
-signals.go). Messages and exit statuses are runc's.
+signals.go). Messages and exit statuses are runc's. `run` also takes an image
+instead of a bundle (docker's `run IMAGE [CMD]`); RUN_HELP states the rule.
 Omitted: --preserve-fds, --no-pivot, --no-new-keyring, checkpoint flags.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import _signal
 import _socket
 import os
+import sys
 
 from minicontainer.cli.common import (
     EXACT,
@@ -27,7 +29,6 @@ from minicontainer.cli.common import (
 from minicontainer.cli.flags import Flag, parse
 from minicontainer.libcontainer import configs, container
 from minicontainer.libcontainer import state as st
-from minicontainer.libcontainer import system as sysc
 from minicontainer.libcontainer.errors import ERR_NOT_PAUSED, ERR_NOT_RUNNING, ContainerError
 
 CREATE_FLAGS = [
@@ -38,7 +39,43 @@ CREATE_FLAGS = [
     Flag("no-new-keyring"),
     Flag("preserve-fds", "int", 0),
 ]
-RUN_FLAGS = [*CREATE_FLAGS, Flag("detach, d"), Flag("keep"), Flag("no-subreaper")]
+RUN_FLAGS = [
+    *CREATE_FLAGS,
+    Flag("detach, d"),
+    Flag("keep"),
+    Flag("no-subreaper"),
+    Flag("store", "string", ""),
+    Flag("help, h"),
+]
+
+RUN_HELP = """NAME:
+   minicontainer run - create and run a container
+
+USAGE:
+   minicontainer run [command options] <container-id>
+   minicontainer run [--store DIR] IMAGE [COMMAND [ARG...]]
+
+`run` serves two callers and picks one by what it is given, in this order:
+  1. a bundle: --bundle/-b, or a config.json in the current directory. This is
+     runc's run: create the container <container-id> from the bundle, start it,
+     wait for it (unless --detach), and exit with its status.
+  2. otherwise, an image: if the first argument names an image in the image
+     store (--store, default $XDG_DATA_HOME/minicontainer), run it like
+     `docker run IMAGE [COMMAND]` (the same as `minicontainer image run`): a
+     throw-away container on an overlay of the image's layers, in the foreground.
+  3. neither: runc's own error (no config.json in the bundle).
+
+OPTIONS:
+   --bundle value, -b value  the bundle directory (default: the current directory)
+   --console-socket value    AF_UNIX socket that receives the pty master (with --detach)
+   --detach, -d              do not wait for the container's process
+   --pid-file value          write the init's pid to this file
+   --keep                    keep the container's state after it exits
+   --no-subreaper            do not become the subreaper of the init
+   --no-pivot                (refused: minicontainer always uses pivot_root)
+   --no-new-keyring          accepted, no effect
+   --store value             the image store, for `run IMAGE`
+"""
 
 
 def run_command(name: str, argv: list[str], ctx) -> int:
@@ -57,10 +94,51 @@ def run_command(name: str, argv: list[str], ctx) -> int:
 def _create_or_run(name: str, argv: list[str], ctx) -> int:
     def body() -> int:
         opts, args = parse(argv, CREATE_FLAGS if name == "create" else RUN_FLAGS)
+        if opts.get("help"):
+            sys.stdout.write(RUN_HELP)
+            return 0
+        if name == "run" and _runs_an_image(opts, args):
+            return _run_image(opts, args)
         check_args(name, args, 1, EXACT)
         return _launch(name, opts, container_id(args), ctx)
 
     return guard(ctx, body, prefix=f"runc {name} failed: ")
+
+
+def image_store(opts: dict) -> str:
+    from minicontainer.image.cli import default_store
+
+    return opts["store"] or default_store()
+
+
+def _runs_an_image(opts: dict, args: list[str]) -> bool:
+    """RUN_HELP's rule: no bundle given or found here, and args[0] is a stored image."""
+    if opts["bundle"] or os.path.exists("config.json") or not args:
+        return False
+    index = os.path.join(image_store(opts), "images", "index.json")
+    if not os.path.exists(index):
+        return False  # looked up without creating a store as a side effect
+    from minicontainer.image.content import ContentError
+    from minicontainer.image.layout import Layout
+
+    try:
+        Layout(os.path.dirname(index)).resolve(args[0])
+    except ContentError:
+        return False
+    return True
+
+
+def _run_image(opts: dict, args: list[str]) -> int:
+    """`image run`: the image commands' own parser, errors and exit codes (podman's 125)."""
+    for flag in ("detach", "pid-file", "console-socket", "keep"):
+        if opts[flag]:
+            raise CommandError(f"--{flag} needs a bundle: `run IMAGE` runs in the foreground")
+    import gc
+
+    gc.enable()  # as main() does for every image command
+    from minicontainer.image.cli import main as image_main
+
+    return image_main(["image", "run", "--store", image_store(opts), "--", *args])
 
 
 def _launch(name: str, opts: dict, cid: str, ctx) -> int:
@@ -82,16 +160,14 @@ def _launch(name: str, opts: dict, cid: str, ctx) -> int:
         raise CommandError("cannot allocate tty if runc will detach without setting console socket")
     if opts["console-socket"] and not (terminal and detach):
         raise CommandError("cannot use console socket if runc will not detach or allocate tty")
-    if name == "run" and not opts.get("no-subreaper"):
-        # The init is our grandchild; as a subreaper we inherit it and can wait for it.
-        sysc.prctl(sysc.PR_SET_CHILD_SUBREAPER, 1)
     console_sock, local_console = None, None
     if opts["console-socket"]:
         console_sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         console_sock.connect(opts["console-socket"])
     elif terminal:
         local_console, console_sock = _socket.socketpair()
-    s = container.create(ctx.root, cid, bundle, spec, rootfs, console_sock)
+    subreaper = name == "run" and not opts.get("no-subreaper")
+    s = container.create(ctx.root, cid, bundle, spec, rootfs, console_sock, subreaper)
     write_pid_file(opts["pid-file"], s.init_pid)
     if name == "create":
         return 0

@@ -12,7 +12,7 @@ import os
 
 from minicontainer.libcontainer import fastjson
 from minicontainer.libcontainer.errors import ContainerError
-from minicontainer.libcontainer.nsexec import validate_namespaces
+from minicontainer.libcontainer.namespaces import validate_namespaces
 
 SPEC_CONFIG = "config.json"
 

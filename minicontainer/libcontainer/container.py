@@ -4,9 +4,14 @@ Mirrors libcontainer/container_linux.go (Start/Exec/exec, Signal, Pause,
 Resume, Destroy via state_linux.go destroy), process_linux.go (initProcess.start:
 apply cgroups, release the child, run prestart/createRuntime hooks on
 procHooks, wait for procReady) and factory_linux.go (Create, the state dir).
-`create` forks the stage-1 child (nsexec.py), which forks the init
-(standard_init.py); the init waits on `<root>/<id>/exec.fifo` until `start`
-opens it for reading.
+`create` forks the stage-1 child (nsexec.py), which clones the init
+(standard_init.py) as our child (CLONE_PARENT); the init waits on
+`<root>/<id>/exec.fifo` until `start` opens it for reading.
+Start latency: this module imports no ctypes. The child loads the namespace
+and init code (capabilities, rootfs, seccomp if configured) right after the
+fork, while the parent writes the cgroup files: the first write to a v1
+`cgroup.procs` waits for an RCU grace period (~10 ms), so the child's imports
+cost no wall time. `state`, `start`, `kill` and `delete` never load them.
 Omitted: checkpoint/restore, intelRdt, rootless cgroups, systemd notify.
 """
 
@@ -15,15 +20,13 @@ from __future__ import annotations
 import _signal
 import _socket
 import os
-import select
 import time
 
-from minicontainer.libcontainer import hooks, nsexec
+from minicontainer.libcontainer import hooks
 from minicontainer.libcontainer import state as st
 from minicontainer.libcontainer.cgroups.manager import load_manager, new_manager
 from minicontainer.libcontainer.errors import ERR_EXIST, ERR_NOT_RUNNING, ContainerError
-from minicontainer.libcontainer.standard_init import InitConfig
-from minicontainer.libcontainer.standard_init import start as init_start
+from minicontainer.libcontainer.namespaces import NS_FILES
 from minicontainer.libcontainer.sync import (
     PROC_ERROR,
     PROC_GO,
@@ -45,6 +48,22 @@ def status_of(root: str, s: st.State) -> str:
     return st.current_status(root, s, manager_for(s).is_frozen())
 
 
+class InitConfig:
+    """What `create` hands its init (runc's bootstrap data and initConfig; here, by fork)."""
+
+    def __init__(self, spec: dict, bundle: str, rootfs: str, fifo: str, cgroup_paths: dict) -> None:
+        self.spec = spec
+        self.bundle = bundle
+        self.rootfs = rootfs
+        self.fifo = fifo
+        # Opened O_PATH by the parent (createExecFifo + ExtraFiles): in a user namespace
+        # the init may not be allowed to walk the state directory itself.
+        self.fifo_fd = -1
+        self.cgroup_paths = cgroup_paths
+        self.console_sock: _socket.socket | None = None
+        self.hook_state: dict = {}
+
+
 def create(
     root: str,
     cid: str,
@@ -52,8 +71,12 @@ def create(
     spec: dict,
     rootfs: str,
     console_sock: _socket.socket | None = None,
+    subreaper: bool = False,
 ) -> st.State:
-    """factory Create + container Start: leaves the init blocked on the fifo."""
+    """factory Create + container Start: leaves the init blocked on the fifo.
+
+    `subreaper`: a foreground `run` also reaps what the container orphans.
+    """
     st.validate_id(cid)
     os.makedirs(root, mode=0o711, exist_ok=True)
     sdir = st.state_dir(root, cid)
@@ -89,13 +112,13 @@ def create(
         cfg.fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
         cfg.hook_state = st.hook_state(s, "created")
         try:
-            init_pid = _start_init(cfg, manager, s)
+            init_pid = _start_init(cfg, manager, s, subreaper)
         finally:
             os.close(cfg.fifo_fd)
         s.init_pid = init_pid
         s.init_start_time = st.process_start_time(init_pid) or ""
         s.namespace_paths = {
-            n["type"]: f"/proc/{init_pid}/ns/{nsexec.NS_FILES[n['type']]}"
+            n["type"]: f"/proc/{init_pid}/ns/{NS_FILES[n['type']]}"
             for n in linux.get("namespaces") or []
         }
         st.save(root, s)
@@ -109,16 +132,20 @@ def create(
         raise
 
 
-def _start_init(cfg: InitConfig, manager, s: st.State) -> int:
+def _start_init(cfg: InitConfig, manager, s: st.State, subreaper: bool) -> int:
     """initProcess.start: fork stage-1, cgroup it, walk the sync protocol to procReady."""
+    if subreaper and not _new_pid_namespace(cfg.spec):
+        # The init is our child (stage-1 clones it with CLONE_PARENT): we wait for it
+        # without being a subreaper. runc's `run` is one anyway, for what the container
+        # orphans; with a pid namespace those go to the container's PID 1, never to us.
+        from minicontainer.libcontainer import system
+
+        system.prctl(system.PR_SET_CHILD_SUBREAPER, 1)
     parent_sock, child_sock = _socket.socketpair()
     pid = os.fork()
     if pid == 0:
         parent_sock.close()
-        chan = Channel(child_sock)
-        nsexec.stage1(
-            chan, cfg.spec.get("linux", {}).get("namespaces") or [], lambda: init_start(cfg, chan)
-        )
+        _stage1_child(Channel(child_sock), cfg)
     child_sock.close()
     if cfg.console_sock is not None:
         cfg.console_sock.close()
@@ -130,9 +157,8 @@ def _start_init(cfg: InitConfig, manager, s: st.State) -> int:
         manager.set(resources)
         chan.send(PROC_GO)
         init_pid = _bootstrap(chan, cfg.spec)
-        os.waitpid(pid, 0)
-        pid = 0
         _sync_until_ready(chan, cfg.spec, s, init_pid)
+        os.waitpid(pid, 0)  # stage-1 has long exited: its teardown overlapped the init's work
         return init_pid
     except BaseException:
         if pid:
@@ -142,6 +168,30 @@ def _start_init(cfg: InitConfig, manager, s: st.State) -> int:
         raise
     finally:
         parent_sock.close()
+
+
+def _new_pid_namespace(spec: dict) -> bool:
+    namespaces = (spec.get("linux") or {}).get("namespaces") or []
+    return any(n.get("type") == "pid" and not n.get("path") for n in namespaces)
+
+
+def _stage1_child(chan: Channel, cfg: InitConfig) -> None:
+    """The forked child: load the init's code (overlapping the parent's cgroup
+    writes), then run nsexec's stage-1. Never returns."""
+    try:
+        from minicontainer.libcontainer.nsexec import stage1
+        from minicontainer.libcontainer.standard_init import setup_loopback
+        from minicontainer.libcontainer.standard_init import start as init_start
+
+        namespaces = (cfg.spec.get("linux") or {}).get("namespaces") or []
+        new_netns = any(n["type"] == "network" and not n.get("path") for n in namespaces)
+        # runc's init brings lo up (the "loopback" network strategy); stage-1 is in the
+        # same new network namespace and does it while the init mounts the rootfs.
+        stage1(
+            chan, namespaces, lambda: init_start(cfg, chan), setup_loopback if new_netns else None
+        )
+    finally:
+        os._exit(1)
 
 
 def _bootstrap(chan: Channel, spec: dict) -> int:
@@ -155,7 +205,9 @@ def _bootstrap(chan: Channel, spec: dict) -> int:
         if msg["type"] in (PROC_HOOKS, PROC_READY, PROC_ERROR):
             early.append(msg)  # from the init, ahead of stage-1's pid report
         elif msg["type"] == PROC_USERMAP:
-            nsexec.write_id_maps(
+            from minicontainer.libcontainer.nsexec import write_id_maps
+
+            write_id_maps(
                 msg["pid"], linux.get("uidMappings") or [], linux.get("gidMappings") or []
             )
             chan.send(PROC_USERMAP_DONE)
@@ -190,6 +242,8 @@ def _sync_until_ready(chan: Channel, spec: dict, s: st.State, init_pid: int) -> 
 
 def start(root: str, s: st.State) -> None:
     """exec(): open the fifo for reading, which releases the init; then poststart."""
+    import select  # only start needs it
+
     fifo = os.path.join(st.state_dir(root, s.id), st.EXEC_FIFO_FILENAME)
     fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
@@ -233,8 +287,7 @@ def destroy(root: str, s: st.State) -> None:
         manager.freeze(False)
     if st.init_alive(s):
         _kill_and_reap(s.init_pid)
-    signal_all(s, _signal.SIGKILL)
-    _destroy_cgroup(manager)
+    _destroy_cgroup(manager)  # SIGKILLs what is left in the cgroup first
     _remove_state_dir(st.state_dir(root, s.id))
     try:
         hooks.run_hooks(s.config, "poststop", st.hook_state(s, st.STOPPED))

@@ -2,8 +2,9 @@
 
 Mirrors libcontainer/nsenter/nsexec.c (stage-1 "child" joins namespaces by
 path with setns, asks the parent to write its uid/gid maps, unshares the new
-ones, then forks stage-2, which becomes PID 1 of a new pid namespace) and the
-namespace table of libcontainer/configs/namespaces_linux.go. runc does this in
+ones, then clones stage-2 as a sibling (CLONE_PARENT), which becomes PID 1
+of a new pid namespace); the
+namespace table itself is namespaces.py. runc does this in
 C before the Go runtime starts threads; a forked Python process is
 single-threaded, so we can do it in Python.
 Omitted: time namespace offsets, the rootless setgroups dance (we run as root).
@@ -14,7 +15,7 @@ from __future__ import annotations
 import os
 
 from minicontainer.libcontainer import system as s
-from minicontainer.libcontainer.errors import ContainerError
+from minicontainer.libcontainer.namespaces import NAMESPACE_FLAGS
 from minicontainer.libcontainer.sync import (
     PROC_GO,
     PROC_PID,
@@ -23,40 +24,6 @@ from minicontainer.libcontainer.sync import (
     STAGE1_ERROR,
     Channel,
 )
-
-NAMESPACE_FLAGS = {
-    "pid": s.CLONE_NEWPID,
-    "network": s.CLONE_NEWNET,
-    "mount": s.CLONE_NEWNS,
-    "ipc": s.CLONE_NEWIPC,
-    "uts": s.CLONE_NEWUTS,
-    "user": s.CLONE_NEWUSER,
-    "cgroup": s.CLONE_NEWCGROUP,
-    "time": s.CLONE_NEWTIME,
-}
-# /proc/PID/ns file name for each OCI namespace type.
-NS_FILES = {
-    "pid": "pid",
-    "network": "net",
-    "mount": "mnt",
-    "ipc": "ipc",
-    "uts": "uts",
-    "user": "user",
-    "cgroup": "cgroup",
-    "time": "time",
-}
-
-
-def validate_namespaces(namespaces: list[dict]) -> None:
-    """configs validation: known types only, each at most once."""
-    seen = set()
-    for ns in namespaces:
-        kind = ns.get("type", "")
-        if kind not in NAMESPACE_FLAGS:
-            raise ContainerError(f'namespace {{"{kind}" "{ns.get("path", "")}"}} does not exist')
-        if kind in seen:
-            raise ContainerError(f"malformed spec file: duplicated ns {kind!r}")
-        seen.add(kind)
 
 
 def join_namespaces(paths: list[tuple[str, str]]) -> None:
@@ -84,9 +51,12 @@ def error_text(e: BaseException) -> str:
     return str(e)
 
 
-def stage1(chan: Channel, namespaces: list[dict], run_init) -> None:
-    """The stage-1 child: namespaces, then fork the init and report its pid. Never returns."""
-    code = 1
+def stage1(chan: Channel, namespaces: list[dict], run_init, after_fork=None) -> None:
+    """The stage-1 child: namespaces, then fork the init and report its pid. Never returns.
+
+    `after_fork` runs here, in the new namespaces, while the init builds its rootfs.
+    """
+    code, pid = 1, 0
     try:
         chan.expect(PROC_GO)
         join_namespaces([(n["type"], n["path"]) for n in namespaces if n.get("path")])
@@ -103,12 +73,18 @@ def stage1(chan: Channel, namespaces: list[dict], run_init) -> None:
                 flags |= NAMESPACE_FLAGS[kind]
         if flags:
             s.unshare(flags)
-        pid = os.fork()
+        # CLONE_PARENT, as nsexec.c does: the init becomes our parent's child, so
+        # `run` can wait for it without being a subreaper.
+        pid = s.clone_parent()
         if pid == 0:
             run_init()  # stage-2: never returns
+        if after_fork is not None:
+            after_fork()
         chan.send(PROC_PID, pid=pid)
         code = 0
     except BaseException as e:
+        if pid:
+            os.kill(pid, 9)  # the parent never learns this init's pid: it must not outlive us
         chan.send(STAGE1_ERROR, msg=error_text(e))
     finally:
         os._exit(code)

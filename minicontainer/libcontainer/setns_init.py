@@ -5,7 +5,10 @@ let nsexec setns into the init's namespaces) and setns_init_linux.go
 (linuxSetnsInit.Init: no_new_privs, seccomp, capabilities, user, exec).
 The intermediate child joins the namespaces and forks, so the process lands
 inside the pid namespace too; the caller is a subreaper and can wait for it.
-Omitted: AppArmor/SELinux labels, preserved fds, the console for exec.
+With `terminal: true` the process opens a pty in the container's /dev/ptmx and
+sends the master over the console socket (console_linux.go setupConsole), as
+the container's init does; the slave becomes its stdio and controlling tty.
+Omitted: AppArmor/SELinux labels, preserved fds.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from minicontainer.libcontainer import nsexec
 from minicontainer.libcontainer import state as st
 from minicontainer.libcontainer import system as s
 from minicontainer.libcontainer.cgroups import utils as cg
+from minicontainer.libcontainer.namespaces import NS_FILES
 from minicontainer.libcontainer.seccomp import compile_profile
 from minicontainer.libcontainer.standard_init import (
     look_path,
@@ -28,15 +32,23 @@ from minicontainer.libcontainer.standard_init import (
 from minicontainer.libcontainer.sync import PROC_PID, PROC_READY, Channel
 
 
-def start_exec(cstate: st.State, proc: dict) -> int:
-    """Fork into the container; returns the new process's host pid once it is about to exec."""
+def start_exec(cstate: st.State, proc: dict, console_sock: _socket.socket | None = None) -> int:
+    """Fork into the container; returns the new process's host pid once it is about to exec.
+
+    `console_sock` (when proc["terminal"]) receives the pty master from the process.
+    """
     s.prctl(s.PR_SET_CHILD_SUBREAPER, 1)
+    if proc.get("terminal"):
+        # Loaded here: after setns the child no longer sees the host's files.
+        from minicontainer.libcontainer import console  # noqa: F401
     parent_sock, child_sock = _socket.socketpair()
     pid = os.fork()
     if pid == 0:
         parent_sock.close()
-        _intermediate(Channel(child_sock), cstate, proc)
+        _intermediate(Channel(child_sock), cstate, proc, console_sock)
     child_sock.close()
+    if console_sock is not None:
+        console_sock.close()
     chan = Channel(parent_sock)
     proc_pid, ready, error = 0, False, ""
     try:
@@ -61,20 +73,22 @@ def start_exec(cstate: st.State, proc: dict) -> int:
     return proc_pid
 
 
-def _intermediate(chan: Channel, cstate: st.State, proc: dict) -> None:
+def _intermediate(
+    chan: Channel, cstate: st.State, proc: dict, console_sock: _socket.socket | None
+) -> None:
     code = 1
     try:
         for path in cstate.cgroup_paths.values():
             if os.path.isdir(path):
                 cg.write_file(path, "cgroup.procs", str(os.getpid()))
         paths = [
-            (kind, f"/proc/{cstate.init_pid}/ns/{nsexec.NS_FILES[kind]}")
+            (kind, f"/proc/{cstate.init_pid}/ns/{NS_FILES[kind]}")
             for kind in cstate.namespace_paths
         ]
         nsexec.join_namespaces(_only_different(paths))
         pid = os.fork()
         if pid == 0:
-            _setns_init(chan, cstate, proc)
+            _setns_init(chan, cstate, proc, console_sock)
         chan.send(PROC_PID, pid=pid)
         code = 0
     except BaseException as e:
@@ -87,7 +101,7 @@ def _only_different(paths: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """setns into a namespace we are already in fails for user ns (EINVAL): skip those."""
     out = []
     for kind, path in paths:
-        mine = f"/proc/self/ns/{nsexec.NS_FILES[kind]}"
+        mine = f"/proc/self/ns/{NS_FILES[kind]}"
         try:
             if os.stat(path).st_ino != os.stat(mine).st_ino:
                 out.append((kind, path))
@@ -96,10 +110,18 @@ def _only_different(paths: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def _setns_init(chan: Channel, cstate: st.State, proc: dict) -> None:
+def _setns_init(
+    chan: Channel, cstate: st.State, proc: dict, console_sock: _socket.socket | None
+) -> None:
     """linuxSetnsInit.Init. Never returns."""
     try:
         os.chdir("/")
+        if proc.get("terminal") and console_sock is not None:
+            # setns into the mount namespace moved our root there: this is the
+            # container's /dev/ptmx, so the pty belongs to the container's devpts.
+            from minicontainer.libcontainer.console import setup_console
+
+            setup_console(console_sock, proc.get("consoleSize"))
         setup_rlimits(proc.get("rlimits") or [])
         if proc.get("noNewPrivileges"):
             s.prctl(s.PR_SET_NO_NEW_PRIVS, 1)

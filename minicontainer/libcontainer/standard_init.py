@@ -20,7 +20,7 @@ from minicontainer.libcontainer import hooks as hooks_mod
 from minicontainer.libcontainer import rootfs as rfs
 from minicontainer.libcontainer import system as s
 from minicontainer.libcontainer.capabilities import Caps
-from minicontainer.libcontainer.seccomp import compile_profile
+from minicontainer.libcontainer.container import InitConfig
 from minicontainer.libcontainer.sync import PROC_HOOKS, PROC_READY, PROC_RESUME, Channel
 
 _SIOCSIFFLAGS = 0x8914
@@ -28,28 +28,15 @@ _IFF_UP = 0x1
 _RLIM_INF = 2**64 - 1
 
 
-class InitConfig:
-    """What `create` hands its init (the bootstrap data; here, by fork)."""
-
-    def __init__(self, spec: dict, bundle: str, rootfs: str, fifo: str, cgroup_paths: dict) -> None:
-        self.spec = spec
-        self.bundle = bundle
-        self.rootfs = rootfs
-        self.fifo = fifo
-        # Opened O_PATH by the parent (createExecFifo + ExtraFiles): in a user namespace
-        # the init may not be allowed to walk the state directory itself.
-        self.fifo_fd = -1
-        self.cgroup_paths = cgroup_paths
-        self.console_sock: _socket.socket | None = None
-        self.hook_state: dict = {}
-
-
 def _ns_types(spec: dict) -> dict[str, str]:
     return {n["type"]: n.get("path", "") for n in spec.get("linux", {}).get("namespaces", [])}
 
 
 def setup_loopback() -> None:
-    """runc's "loopback" network strategy for a new network namespace: bring lo up."""
+    """runc's "loopback" network strategy for a new network namespace: bring lo up.
+
+    Called by stage-1 (see container._stage1_child), in the init's network namespace.
+    """
     sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
     try:
         fcntl.ioctl(sock.fileno(), _SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", _IFF_UP))
@@ -219,11 +206,12 @@ def start(cfg: InitConfig, chan: Channel) -> None:
         # /proc/self/fd as it is now: without a mount namespace the chroot'ed
         # container has no /proc of its own to reopen the fifo through.
         fd_dir = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        # Imported here, before pivot_root hides the host's files, and only when
+        # needed: the syscall table is our biggest module.
         if cfg.console_sock is not None:
-            # Imported here (before pivot_root) so runs without a terminal skip its imports.
             from minicontainer.libcontainer.console import setup_console
-        if _ns_types(spec).get("network") == "":
-            setup_loopback()
+        if (spec.get("linux") or {}).get("seccomp"):
+            from minicontainer.libcontainer.seccomp import compile_profile
         if "mount" in _ns_types(spec):
             prepare_rootfs(cfg, chan)
         else:
@@ -234,7 +222,7 @@ def start(cfg: InitConfig, chan: Channel) -> None:
             os.chroot(cfg.rootfs)
             os.chdir("/")
         if cfg.console_sock is not None:
-            setup_console(cfg.console_sock)
+            setup_console(cfg.console_sock, proc.get("consoleSize"))
         finalize(cfg)
         apply_apparmor(proc.get("apparmorProfile"))
         profile = (spec.get("linux") or {}).get("seccomp")

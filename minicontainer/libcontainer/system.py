@@ -1,7 +1,8 @@
 """Thin ctypes wrappers over the Linux system calls a runtime needs.
 
 Mirrors libcontainer/system/linux.go and the golang.org/x/sys/unix calls runc
-makes (unshare, setns, mount, pivot_root, prctl, capset, sethostname).
+makes (unshare, setns, mount, pivot_root, prctl, capset, sethostname), and
+nsexec.c's clone_parent.
 Python 3.11 has no os.unshare/os.setns, so every call goes through libc and
 raises OSError with the errno, like the Go wrappers return syscall.Errno.
 Omitted: the architectures other than x86_64 (capset layout is generic).
@@ -12,16 +13,19 @@ from __future__ import annotations
 import ctypes
 import os
 
+from minicontainer.libcontainer.namespaces import (  # noqa: F401  (re-exported)
+    CLONE_NEWCGROUP,
+    CLONE_NEWIPC,
+    CLONE_NEWNET,
+    CLONE_NEWNS,
+    CLONE_NEWPID,
+    CLONE_NEWTIME,
+    CLONE_NEWUSER,
+    CLONE_NEWUTS,
+)
+
 _libc = ctypes.CDLL(None, use_errno=True)
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWCGROUP = 0x02000000
-CLONE_NEWUTS = 0x04000000
-CLONE_NEWIPC = 0x08000000
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWPID = 0x20000000
-CLONE_NEWNET = 0x40000000
-CLONE_NEWTIME = 0x00000080
 
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
@@ -61,6 +65,9 @@ PR_CAP_AMBIENT_RAISE = 2
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 SECCOMP_MODE_FILTER = 2
 
+_NR_CLONE = 56
+_CLONE_PARENT = 0x00008000
+_SIGCHLD = 17
 _NR_PIVOT_ROOT = 155
 _NR_SETNS = 308
 _NR_CAPSET = 126
@@ -118,6 +125,17 @@ def umount2(target: str, flags: int) -> None:
 
 def pivot_root(new_root: str, put_old: str) -> None:
     _check(_libc.syscall(_NR_PIVOT_ROOT, _b(new_root), _b(put_old)), "pivot_root", new_root)
+
+
+def clone_parent() -> int:
+    """fork(), except the child's parent is our parent: nsexec.c's clone_parent().
+
+    The raw clone(2) with CLONE_PARENT|SIGCHLD and no new stack returns twice,
+    like fork. It skips CPython's and glibc's fork handlers, which only matters
+    with other threads (stage-1 has none) or cached thread ids (glibc 2.25+ keeps
+    no pid cache; exec and subprocess re-derive what they need).
+    """
+    return _check(_libc.syscall(_NR_CLONE, _CLONE_PARENT | _SIGCHLD, 0, 0, 0, 0), "clone")
 
 
 def prctl(option: int, a2: int = 0, a3: int = 0, a4: int = 0, a5: int = 0) -> int:

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -54,14 +53,10 @@ def public_rootfs():
 
 
 def wrapper_script(dest: Path) -> Path:
-    """A `minicontainer` executable: the lean interpreter start (-S -E -s) on this checkout."""
-    code = (
-        f"import sys;sys.path.insert(0,{str(REPO)!r});"
-        "from minicontainer.cli.main import entry;entry()"
-    )
-    dest.write_text(f'#!/bin/sh\nexec {sys.executable} -S -E -s -c "{code}" "$@"\n')
-    dest.chmod(0o755)
-    return dest
+    """The `minicontainer` executable as a newcomer installs it: the lean launcher."""
+    from minicontainer.cli.launcher import write_launcher
+
+    return Path(write_launcher(str(dest)))
 
 
 class Runtime:

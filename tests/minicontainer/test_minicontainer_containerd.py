@@ -168,6 +168,17 @@ def test_ctr_run_uses_minicontainer(containerd, tmp_path):
     )
     ex = _ctr(ctr, "task", "exec", "--exec-id", "e1", "c2", "sh", "-c", "echo in-exec; exit 4")
     assert (ex.returncode, ex.stdout) == (4, "in-exec\n"), ex.stderr
+    # `task exec -t`: the shim runs `exec --process F --detach --console-socket S`
+    exec_tty = " ".join([*ctr, "task", "exec", "-t", "--exec-id", "e2", "c2"])
+    exec_tty += " sh -c 'tty; echo exec-tty-ok'"
+    tty = subprocess.run(
+        ["script", "-qec", exec_tty, "/dev/null"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert "/dev/pts/" in tty.stdout and "exec-tty-ok" in tty.stdout, tty.stdout + tty.stderr
     assert _ctr(ctr, "task", "pause", "c2").returncode == 0
     assert "PAUSED" in _ctr(ctr, "task", "ls").stdout
     assert _ctr(ctr, "task", "resume", "c2").returncode == 0

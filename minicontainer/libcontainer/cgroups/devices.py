@@ -4,7 +4,7 @@ Mirrors libcontainer/specconv/spec_linux.go (AllowedDevices) and
 libcontainer/cgroups/devices (v1 emulator, rule strings). Pure: returns the
 (file, line) writes for a v1 `devices` directory; the fs manager does them.
 Omitted: the v1 emulator's diffing against the current rules (we always
-reset with "a" first), and the cgroup v2 eBPF program.
+reset with "a" first). cgroup v2's eBPF program is ebpf.py.
 """
 
 from __future__ import annotations

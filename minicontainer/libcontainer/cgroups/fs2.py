@@ -2,9 +2,9 @@
 
 Mirrors libcontainer/cgroups/fs2 (fs2.go Apply/Set/Destroy, create.go
 CreateCgroupPath enabling controllers top-down, memory.go, cpu.go,
-cpuset.go, pids.go, freeze.go) and cgroups/utils.go ConvertCPUSharesToCgroupV2Value.
-Omitted: the eBPF device filter (device rules are not enforced on v2),
-io/hugetlb/rdma knobs, unified key-value passthrough, PSI.
+cpuset.go, pids.go, freeze.go, devices via ebpf.py) and cgroups/utils.go
+ConvertCPUSharesToCgroupV2Value.
+Omitted: io/hugetlb/rdma knobs, unified key-value passthrough, PSI.
 """
 
 from __future__ import annotations
@@ -91,6 +91,11 @@ class Manager:
         if pids and pids.get("limit") is not None:
             limit = pids["limit"]
             utils.write_file(self.path, "pids.max", str(limit) if limit > 0 else "max")
+        if "devices" in resources:
+            # devices.go setV2: no devices.allow on v2, an eBPF program decides instead
+            from minicontainer.libcontainer.cgroups import ebpf
+
+            ebpf.attach(ebpf.device_filter(resources.get("devices") or []), self.path)
 
     def freeze(self, frozen: bool) -> None:
         """freeze.go: write cgroup.freeze, then wait for cgroup.events to agree."""

@@ -7,6 +7,7 @@ ParseCgroupFile). The parsers are pure: they take file text and return maps.
 
 from __future__ import annotations
 
+import errno
 import os
 
 CGROUP_ROOT = "/sys/fs/cgroup"
@@ -100,9 +101,19 @@ def read_procs(path: str) -> list[int]:
 
 
 def remove_path(path: str) -> None:
-    """RemovePath: rmdir children first; cgroup dirs are removed with rmdir, not unlink."""
-    if not os.path.isdir(path):
+    """RemovePath: rmdir children first; cgroup dirs are removed with rmdir, not unlink.
+
+    The common case, a leaf, takes one rmdir; the children are looked for only
+    when the kernel refuses (EBUSY) or the path is not a cgroup (ENOTEMPTY).
+    """
+    try:
+        os.rmdir(path)
         return
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    except OSError as e:
+        if e.errno not in (errno.EBUSY, errno.ENOTEMPTY):
+            raise
     for entry in os.scandir(path):
         if entry.is_dir(follow_symlinks=False):
             remove_path(entry.path)
