@@ -2,14 +2,20 @@
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup demo demo-api test bench lint fmt clean
+.PHONY: setup demo demo-raft demo-api test bench lint fmt clean
 
 setup:
 	@tools/setup.sh
 
-# The main demo: a 3-member miniraft cluster survives kill -9 of its leader
-# (etcdctl works against it: `python -m miniraft --keep`).
+# The main demo: the whole toy cluster on this machine (nodes as network namespaces): a
+# Deployment reached by DNS name, a pod killed, a scale-up, a rolling update with zero
+# failed requests, a node drained; then everything is removed (`--keep` leaves it up).
 demo: setup
+	$(PY) -m minicluster demo
+
+# miniraft's demo: a 3-member cluster survives kill -9 of its leader
+# (etcdctl works against it: `python -m miniraft --keep`).
+demo-raft: setup
 	$(PY) -m miniraft
 
 # The object model at work: example manifests decoded, defaulted, validated.
