@@ -48,6 +48,9 @@ def write_default_conf(conf_dir: str, bridge: str, pod_cidr: str, data_dir: str)
                 "type": "bridge",
                 "bridge": bridge,
                 "isGateway": True,
+                # The pod's default route via the bridge: ClusterIPs and other nodes' pods
+                # are reached through the node, where kube-proxy's rules live.
+                "isDefaultGateway": True,
                 "ipMasq": False,
                 "ipam": {
                     "type": "host-local",

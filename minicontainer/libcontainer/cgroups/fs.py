@@ -125,12 +125,17 @@ class Manager:
 
 
 def _ensure_cpuset(path: str) -> None:
-    """cpuset.go ensureParent: a new cpuset dir starts empty and cannot take tasks."""
+    """cpuset.go ensureParent: a new cpuset dir starts empty and cannot take tasks.
+
+    Every ancestor is filled, not only the ones we create: a parent made by someone
+    else (a kubelet's pod cgroup, or a concurrent start between its mkdir and its
+    copy) may still be empty, and its empty cpus would be copied down.
+    """
     parent = os.path.dirname(path)
-    if not os.path.isdir(parent):
-        _ensure_cpuset(parent)
-    if not os.path.isdir(path):
-        os.mkdir(path)
+    if not os.path.exists(os.path.join(parent, "cpuset.cpus")):
+        return  # path is the hierarchy's root: the kernel fills it
+    _ensure_cpuset(parent)
+    os.makedirs(path, exist_ok=True)
     for name in ("cpuset.cpus", "cpuset.mems"):
         if not utils.read_file(path, name):
             utils.write_file(path, name, utils.read_file(parent, name))
