@@ -86,6 +86,9 @@ class Scheduler:
             pre_enqueue=self._pre_enqueue,
             initial_backoff=float(cfg.pod_initial_backoff_seconds),
             max_backoff=float(cfg.pod_max_backoff_seconds),
+            queueing_hint_map={
+                name: fwk.events_to_register() for name, fwk in self.profiles.items()
+            },
         )
         for fwk in self.profiles.values():
             fwk.handle.nominator = self.queue.nominator
@@ -97,23 +100,24 @@ class Scheduler:
         fwk = self.framework_for_pod(pod)
         return fwk.run_pre_enqueue_plugins(pod) if fwk else None
 
-    # eventhandlers.go: informer events -> cache and queue.
+    # eventhandlers.go: informer events -> cache and queue, with the objects for the hints.
     def on_pod_add(self, pod: Pod) -> None:
         if pod.spec.node_name:
             self.cache.add_pod(pod)
             self.queue.nominator.delete_nominated_pod_if_exists(pod)
-            self.queue.move_all_to_active_or_backoff_queue(events.ASSIGNED_POD_ADD)
+            self.queue.move_all_to_active_or_backoff_queue(events.ASSIGNED_POD_ADD, None, pod)
         elif self.framework_for_pod(pod) is not None:
             self.queue.add(pod)
 
     def on_pod_update(self, old: Pod, new: Pod) -> None:
-        if new.spec.node_name:
-            if old.spec.node_name:
-                self.cache.update_pod(old, new)
-            else:
-                self.queue.delete(old)
-                self.cache.add_pod(new)
-            self.queue.move_all_to_active_or_backoff_queue(events.ASSIGNED_POD_UPDATE)
+        if new.spec.node_name and not old.spec.node_name:
+            # Bound: it leaves the unscheduled pods and arrives as an assigned pod.
+            self.queue.delete(old)
+            self.on_pod_add(new)
+        elif new.spec.node_name:
+            self.cache.update_pod(old, new)
+            for ev in events.pod_scheduling_properties_change(new, old):
+                self.queue.move_all_to_active_or_backoff_queue(ev, old, new)
         elif self.framework_for_pod(new) is not None and not self.cache.is_assumed_pod(new):
             # An assumed pod's own updates (its status) must not queue it again.
             self.queue.update(old, new)
@@ -121,14 +125,15 @@ class Scheduler:
     def on_pod_delete(self, pod: Pod) -> None:
         if pod.spec.node_name:
             self.cache.remove_pod(pod)
-            self.queue.move_all_to_active_or_backoff_queue(events.ASSIGNED_POD_DELETE)
+            self.queue.move_all_to_active_or_backoff_queue(events.ASSIGNED_POD_DELETE, pod, None)
         else:
             self.queue.delete(pod)
+            self.queue.move_all_to_active_or_backoff_queue(events.UNSCHEDULED_POD_DELETE, pod, None)
 
-    def on_namespace(self, ns) -> None:
+    def on_namespace(self, ns, old=None) -> None:
         """Namespace add/update: its labels feed namespaceSelector in pod affinity."""
         self.namespace_labels[ns.metadata.name] = dict(ns.metadata.labels)
-        self.queue.move_all_to_active_or_backoff_queue(events.NAMESPACE_CHANGE)
+        self.queue.move_all_to_active_or_backoff_queue(events.NAMESPACE_CHANGE, old, ns)
 
     def on_namespace_delete(self, ns) -> None:
         self.namespace_labels.pop(ns.metadata.name, None)
@@ -142,15 +147,17 @@ class Scheduler:
 
     def on_node_add(self, node: Node) -> None:
         self.cache.add_node(node)
-        self.queue.move_all_to_active_or_backoff_queue(events.NODE_ADD)
+        self.queue.move_all_to_active_or_backoff_queue(events.NODE_ADD, None, node)
 
     def on_node_update(self, old: Node, new: Node) -> None:
         self.cache.update_node(new)
-        for ev in node_update_events(old, new):
-            self.queue.move_all_to_active_or_backoff_queue(ev)
+        for ev in events.node_scheduling_properties_change(new, old):
+            self.queue.move_all_to_active_or_backoff_queue(ev, old, new)
 
     def on_node_delete(self, node: Node) -> None:
         self.cache.remove_node(node)
+        # A deleted node can lower the minimum of a topology spread domain.
+        self.queue.move_all_to_active_or_backoff_queue(events.NODE_DELETE, node, None)
 
     def schedule_one(self) -> Outcome | None:
         """ScheduleOne: one pod from activeQ through the scheduling and binding cycles."""
@@ -193,6 +200,7 @@ class Scheduler:
             elif s.reasons:
                 fe.diagnosis.post_filter_msg = s.message()
         qpi.unschedulable_plugins = set(fe.diagnosis.unschedulable_plugins) - {""}
+        qpi.pending_plugins = set(fe.diagnosis.pending_plugins) - {""}
         return self._handle_failure(fwk, qpi, fe, cycle, str(fe), nominated)
 
     def _handle_failure(self, fwk, qpi, fe, cycle, msg: str, nominated: str = "") -> Outcome:
@@ -254,22 +262,8 @@ class Scheduler:
     def _undo(self, fwk, state, qpi, assumed, host, cycle, s: Status) -> Outcome:
         fwk.run_reserve_plugins_unreserve(state, assumed, host)
         self.cache.forget_pod(assumed)
-        self.queue.move_all_to_active_or_backoff_queue(events.ASSIGNED_POD_DELETE)
+        self.queue.move_all_to_active_or_backoff_queue(events.ASSIGNED_POD_DELETE, assumed, None)
         if s.is_rejected():
             qpi.unschedulable_plugins = {s.plugin} - {""}
         fe = FitError(qpi.pod, self.snapshot.num_nodes(), Diagnosis())
         return self._handle_failure(fwk, qpi, fe, cycle, s.message())
-
-
-def node_update_events(old: Node, new: Node) -> list[events.ClusterEvent]:
-    """nodeSchedulingPropertiesChange: which kinds of node change happened."""
-    out = []
-    if old.spec.unschedulable != new.spec.unschedulable:
-        out.append(events.NODE_SPEC_UNSCHEDULABLE_CHANGE)
-    if old.status.allocatable != new.status.allocatable:
-        out.append(events.NODE_ALLOCATABLE_CHANGE)
-    if old.metadata.labels != new.metadata.labels:
-        out.append(events.NODE_LABEL_CHANGE)
-    if old.spec.taints != new.spec.taints:
-        out.append(events.NODE_TAINT_CHANGE)
-    return out

@@ -104,7 +104,7 @@ class SchedulerServer:
         )
         self.factory.for_resource(Namespace, namespaced=False).add_event_handler(
             ResourceEventHandlerFuncs(
-                s.on_namespace, lambda old, new: s.on_namespace(new), s.on_namespace_delete
+                s.on_namespace, lambda old, new: s.on_namespace(new, old), s.on_namespace_delete
             )
         )
         self.factory.for_resource(Service).add_event_handler(

@@ -3,7 +3,8 @@
 Mirrors pkg/scheduler/framework/runtime/framework.go (frameworkImpl: RunPreFilterPlugins,
 RunFilterPlugins, RunFilterPluginsWithNominatedPods, RunPostFilterPlugins,
 RunPreScorePlugins, RunScorePlugins, RunReservePlugins*, RunPermitPlugins,
-RunPreBindPlugins, RunBindPlugins, RunPostBindPlugins) and waiting_pods_map.go.
+RunPreBindPlugins, RunBindPlugins, RunPostBindPlugins, fillEventToPluginMap: the
+profile's queueing-hint registrations) and waiting_pods_map.go.
 Scores: each plugin's raw scores, then NormalizeScore, then × weight, summed per node.
 Omitted: metrics, parallelism (nodes are walked in order), extenders.
 """
@@ -31,6 +32,7 @@ from minischeduler.framework.status import (
     code_of,
 )
 from minischeduler.framework.types import NodeInfo, PodInfo
+from minischeduler.internal.events import WILDCARD_EVENT
 
 EXTENSION_POINTS = {
     # extension point -> method a plugin must have to sit there
@@ -135,6 +137,26 @@ class Framework:
 
     def has_score_plugins(self) -> bool:
         return bool(self.plugins("score"))
+
+    def events_to_register(self) -> list[tuple[Any, str, Callable | None]]:
+        """The queueing-hint registrations of this profile (fillEventToPluginMap).
+
+        Only plugins that can reject a pod count (PreEnqueue, PreFilter, Filter, Reserve,
+        Permit). A plugin without `events_to_register` is registered for every event
+        with no hint, i.e. always Queue, as upstream does for plugins that do not
+        implement EnqueueExtensions.
+        """
+        out: list[tuple[Any, str, Callable | None]] = []
+        seen: set[str] = set()
+        for point in ("preEnqueue", "preFilter", "filter", "reserve", "permit"):
+            for pl in self.plugins(point):
+                if pl.name in seen:
+                    continue
+                seen.add(pl.name)
+                regs = pl.events_to_register() if hasattr(pl, "events_to_register") else None
+                for r in regs if regs is not None else [WILDCARD_EVENT]:
+                    out.append((r.event, pl.name, r.queueing_hint_fn))
+        return out
 
     def queue_sort_less(self) -> Callable[[Any, Any], bool]:
         return self.plugins("queueSort")[0].less

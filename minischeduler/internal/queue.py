@@ -5,9 +5,14 @@ AddUnschedulableIfNotPresent, flushBackoffQCompleted, flushUnschedulablePodsLeft
 MoveAllToActiveOrBackoffQueue, Update, Delete, calculateBackoffDuration) and
 nominator.go. activeQ is a heap ordered by the QueueSort plugin; a pod that failed
 waits in backoffQ for 1 s doubling per attempt up to 10 s, or among the unschedulable
-pods until a cluster event that could help it (events.py) or 5 minutes pass.
+pods until a cluster event that could help it or 5 minutes pass. Whether an event
+helps is decided per pod by queueing hints (isPodWorthRequeuing): only the hints that
+the pod's rejecting plugins registered for a matching event are asked; one Queue
+moves the pod (an exception in a hint counts as Queue, as upstream treats an error);
+a pod that no plugin rejected (an error) always moves.
 The clock is injected (`clock()` returns seconds); nothing here sleeps.
-Omitted: in-flight event replay, per-event queueing-hint functions, metrics.
+Omitted: in-flight event replay (an event during a pod's cycle sends it to backoffQ,
+upstream's behaviour without SchedulingQueueHint), metrics.
 """
 
 from __future__ import annotations
@@ -19,14 +24,25 @@ from collections.abc import Callable
 from miniapi.core.v1 import Pod
 from minischeduler.framework.types import PodInfo, pod_key
 from minischeduler.internal.events import (
+    QUEUE,
+    QUEUE_SKIP,
     UNSCHEDULABLE_TIMEOUT,
     ClusterEvent,
-    event_helps,
+    pod_scheduling_properties_change,
 )
 
 DEFAULT_POD_INITIAL_BACKOFF = 1.0
 DEFAULT_POD_MAX_BACKOFF = 10.0
 DEFAULT_POD_MAX_IN_UNSCHEDULABLE_PODS_DURATION = 5 * 60.0
+DEFAULT_SCHEDULER_NAME = "default-scheduler"
+SCHEDULING_GATES = "SchedulingGates"
+
+# queueingStrategy: what isPodWorthRequeuing decided for one pod and one event.
+QUEUE_STRATEGY_SKIP, QUEUE_AFTER_BACKOFF, QUEUE_IMMEDIATELY = 0, 1, 2
+ACTIVE_Q, BACKOFF_Q, UNSCHEDULABLE_PODS = "activeQ", "backoffQ", "unschedulablePods"
+
+# QueueingHintMap per profile: (event, plugin name, hint fn or None) registrations.
+QueueingHintMap = dict[str, list[tuple[ClusterEvent, str, Callable | None]]]
 
 
 class QueuedPodInfo:
@@ -140,8 +156,10 @@ class PriorityQueue:
         initial_backoff: float = DEFAULT_POD_INITIAL_BACKOFF,
         max_backoff: float = DEFAULT_POD_MAX_BACKOFF,
         max_in_unschedulable: float = DEFAULT_POD_MAX_IN_UNSCHEDULABLE_PODS_DURATION,
+        queueing_hint_map: QueueingHintMap | None = None,
     ) -> None:
         self.clock = clock
+        self.queueing_hint_map: QueueingHintMap = queueing_hint_map or {}
         self.pre_enqueue = pre_enqueue
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
@@ -179,6 +197,9 @@ class PriorityQueue:
         if qpi is None:
             return None
         qpi.attempts += 1
+        # This attempt's rejectors replace the last one's (an error leaves none).
+        qpi.unschedulable_plugins = set()
+        qpi.pending_plugins = set()
         if qpi.initial_attempt_timestamp is None:
             qpi.initial_attempt_timestamp = self.clock()
         self.scheduling_cycle += 1
@@ -197,7 +218,8 @@ class PriorityQueue:
         return d
 
     def is_pod_backing_off(self, qpi: QueuedPodInfo) -> bool:
-        return self.backoff_time(qpi) > self.clock()
+        """isPodBackingoff: never for a gated pod, which was not tried yet."""
+        return not qpi.gated and self.backoff_time(qpi) > self.clock()
 
     def add_unschedulable_if_not_present(self, qpi: QueuedPodInfo, pod_cycle: int) -> None:
         key = pod_key(qpi.pod)
@@ -226,29 +248,83 @@ class PriorityQueue:
             for q in self.unschedulable_pods.values()
             if now - q.timestamp > self.max_in_unschedulable
         ]
-        self._move(old, UNSCHEDULABLE_TIMEOUT)
+        if old:
+            self.move_pods_to_active_or_backoff_queue(old, UNSCHEDULABLE_TIMEOUT, None, None)
 
-    def move_all_to_active_or_backoff_queue(self, event: ClusterEvent) -> None:
-        pods = [
-            q
-            for q in self.unschedulable_pods.values()
-            if event_helps(event, q.unschedulable_plugins)
-        ]
-        self._move(pods, event)
-        self.move_request_cycle = self.scheduling_cycle
+    def is_event_of_interest(self, event: ClusterEvent) -> bool:
+        """isEventOfInterest: did any plugin of any profile register for this event?"""
+        if event.is_wildcard():
+            return True
+        return any(ev.match(event) for regs in self.queueing_hint_map.values() for ev, _, _ in regs)
 
-    def _move(self, pods: list[QueuedPodInfo], event: ClusterEvent) -> None:
-        for qpi in pods:
-            key = pod_key(qpi.pod)
-            was_gated = qpi.gated
-            if was_gated and not self._gate(qpi):
+    def is_pod_worth_requeuing(
+        self, qpi: QueuedPodInfo, event: ClusterEvent, old_obj, new_obj
+    ) -> int:
+        """isPodWorthRequeuing: ask the hints of the plugins that rejected this pod."""
+        rejectors = qpi.unschedulable_plugins | qpi.pending_plugins
+        if not rejectors or event.is_wildcard():
+            return QUEUE_AFTER_BACKOFF
+        regs = self.queueing_hint_map.get(qpi.pod.spec.scheduler_name or DEFAULT_SCHEDULER_NAME)
+        if regs is None:
+            return QUEUE_AFTER_BACKOFF  # no profile for it: upstream logs a bug and moves
+        strategy = QUEUE_STRATEGY_SKIP
+        for ev, plugin, fn in regs:
+            if plugin not in rejectors or not ev.match(event):
                 continue
-            del self.unschedulable_pods[key]
-            # isPodBackingoff is false for a pod that was gated: it was never tried.
-            if not was_gated and self.is_pod_backing_off(qpi):
-                self.backoff_q.add(qpi)
-            else:
-                self.active_q.add(qpi)
+            try:
+                hint = fn(qpi.pod, old_obj, new_obj) if fn is not None else QUEUE
+            except Exception:  # an error must not strand the pod: upstream takes it as Queue
+                hint = QUEUE
+            if hint == QUEUE_SKIP:
+                continue
+            if plugin in qpi.pending_plugins:
+                return QUEUE_IMMEDIATELY  # Pending plugins skip backoff
+            if not qpi.pending_plugins:
+                return QUEUE_AFTER_BACKOFF
+            strategy = QUEUE_AFTER_BACKOFF
+        return strategy
+
+    def requeue_pod_via_queueing_hint(self, qpi: QueuedPodInfo, strategy: int) -> str:
+        """requeuePodViaQueueingHint: put a pod taken from unschedulablePods where it belongs."""
+        key = pod_key(qpi.pod)
+        if strategy == QUEUE_STRATEGY_SKIP:
+            self.unschedulable_pods[key] = qpi
+            return UNSCHEDULABLE_PODS
+        if strategy == QUEUE_AFTER_BACKOFF and self.is_pod_backing_off(qpi):
+            self.unschedulable_pods.pop(key, None)
+            self.backoff_q.add(qpi)
+            return BACKOFF_Q
+        if not self._gate(qpi):  # moveToActiveQ re-runs PreEnqueue
+            self.unschedulable_pods[key] = qpi
+            return UNSCHEDULABLE_PODS
+        self.unschedulable_pods.pop(key, None)
+        self.backoff_q.delete(key)
+        self.active_q.add(qpi)
+        return ACTIVE_Q
+
+    def move_all_to_active_or_backoff_queue(
+        self, event: ClusterEvent, old_obj=None, new_obj=None
+    ) -> None:
+        """MoveAllToActiveOrBackoffQueue: offer one cluster event to every unschedulable pod."""
+        if not self.is_event_of_interest(event):
+            return  # no plugin cares: skip walking the unschedulable pods
+        self.move_pods_to_active_or_backoff_queue(
+            list(self.unschedulable_pods.values()), event, old_obj, new_obj
+        )
+
+    def move_pods_to_active_or_backoff_queue(
+        self, pods: list[QueuedPodInfo], event: ClusterEvent, old_obj, new_obj
+    ) -> None:
+        if not self.is_event_of_interest(event):
+            return
+        for qpi in pods:
+            # Only an update of the pod itself can lift its scheduling gates (issue 124384).
+            if qpi.gated and SCHEDULING_GATES in qpi.unschedulable_plugins:
+                continue
+            strategy = self.is_pod_worth_requeuing(qpi, event, old_obj, new_obj)
+            if strategy != QUEUE_STRATEGY_SKIP:
+                self.requeue_pod_via_queueing_hint(qpi, strategy)
+        self.move_request_cycle = self.scheduling_cycle
 
     def update(self, old: Pod, new: Pod) -> None:
         key = pod_key(new)
@@ -263,8 +339,11 @@ class PriorityQueue:
             self.add(new)
             return
         qpi.pod_info = PodInfo(new)
-        if old.spec != new.spec or old.metadata.labels != new.metadata.labels:
-            self._move([qpi], UNSCHEDULABLE_TIMEOUT)
+        # The pod's own update may help it: each kind of change is an event for the hints.
+        for event in pod_scheduling_properties_change(new, old):
+            strategy = self.is_pod_worth_requeuing(qpi, event, old, new)
+            if self.requeue_pod_via_queueing_hint(qpi, strategy) != UNSCHEDULABLE_PODS:
+                break  # it left the unschedulable pods: later events cannot move it further
 
     def delete(self, pod: Pod) -> None:
         key = pod_key(pod)

@@ -6,7 +6,12 @@ anti-affinity matches the incoming pod, and existing pods matching each of the i
 pod's required (anti-)affinity terms. Filter then checks the node's domains.
 Score adds term weights per domain (hardPodAffinityWeight for existing pods' required
 affinity) and min-max normalizes to 0..100.
-Omitted: queueing hints; namespaces come from handle.namespace_labels.
+Queueing hints: an assigned pod added that matches all required affinity terms, updated
+into matching them or out of matching all anti-affinity terms, deleted while matching
+all anti-affinity terms; a node added/relabelled carrying one of the terms' topology
+keys. Namespace changes always queue (no hint). As upstream's hint, a deleted pod whose
+own anti-affinity blocked this pod does not queue it (the 5-minute flush does).
+Namespaces come from handle.namespace_labels.
 """
 
 from __future__ import annotations
@@ -15,7 +20,22 @@ from miniapi.core.v1 import Pod
 from minischeduler.framework.cycle_state import CycleState
 from minischeduler.framework.interface import unresolvable, unschedulable
 from minischeduler.framework.status import MAX_NODE_SCORE, Code, Status
-from minischeduler.framework.types import NodeInfo, PodInfo
+from minischeduler.framework.types import AffinityTerm, NodeInfo, PodInfo
+from minischeduler.internal.events import (
+    ADD,
+    DELETE,
+    NAMESPACE,
+    NODE,
+    POD,
+    QUEUE,
+    QUEUE_SKIP,
+    UPDATE,
+    UPDATE_NODE_LABEL,
+    UPDATE_POD_LABEL,
+    ClusterEvent,
+    ClusterEventWithHint,
+    QueueingHint,
+)
 
 ERR_AFFINITY = "node(s) didn't match pod affinity rules"
 ERR_ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules"
@@ -64,8 +84,56 @@ def _bump(counts, key, labels, n) -> None:
         counts.pop(pair, None)
 
 
+def pod_matches_all_affinity_terms(terms: list[AffinityTerm], pod: Pod) -> bool:
+    """podMatchesAllAffinityTerms: false for no terms; no namespace labels are looked up."""
+    return bool(terms) and all(t.matches(pod, {}) for t in terms)
+
+
 class InterPodAffinity:
     name = "InterPodAffinity"
+
+    def events_to_register(self) -> list[ClusterEventWithHint]:
+        return [
+            ClusterEventWithHint(
+                ClusterEvent(POD, ADD | UPDATE_POD_LABEL | DELETE),
+                self.is_schedulable_after_pod_change,
+            ),
+            ClusterEventWithHint(
+                ClusterEvent(NODE, ADD | UPDATE_NODE_LABEL), self.is_schedulable_after_node_change
+            ),
+            ClusterEventWithHint(ClusterEvent(NAMESPACE, ADD | UPDATE)),
+        ]
+
+    def is_schedulable_after_pod_change(self, pod: Pod, old, new) -> QueueingHint:
+        if (new is not None and not new.spec.node_name) or (
+            old is not None and not old.spec.node_name
+        ):
+            return QUEUE_SKIP  # an unscheduled pod takes no part in anyone's affinity
+        pi = PodInfo(pod)
+        terms, anti = pi.required_affinity_terms, pi.required_anti_affinity_terms
+        if old is not None and new is not None:
+            # Affinity needs one existing pod matching all terms, so check them together.
+            if not pod_matches_all_affinity_terms(terms, old) and pod_matches_all_affinity_terms(
+                terms, new
+            ):
+                return QUEUE
+            if pod_matches_all_affinity_terms(anti, old) and not pod_matches_all_affinity_terms(
+                anti, new
+            ):
+                return QUEUE
+            return QUEUE_SKIP
+        if new is not None:
+            return QUEUE if pod_matches_all_affinity_terms(terms, new) else QUEUE_SKIP
+        return QUEUE if pod_matches_all_affinity_terms(anti, old) else QUEUE_SKIP
+
+    def is_schedulable_after_node_change(self, pod: Pod, old, new) -> QueueingHint:
+        """Queue when the node carries a topology key of any required (anti-)affinity term."""
+        pi = PodInfo(pod)
+        labels = new.metadata.labels
+        for t in pi.required_affinity_terms + pi.required_anti_affinity_terms:
+            if t.topology_key in labels:
+                return QUEUE
+        return QUEUE_SKIP
 
     def __init__(self, handle, args: dict | None = None) -> None:
         self.handle = handle

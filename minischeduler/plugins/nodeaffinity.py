@@ -4,7 +4,8 @@ Mirrors pkg/scheduler/framework/plugins/nodeaffinity/node_affinity.go. PreFilter
 narrows the candidate nodes when every required term pins metadata.name with In;
 Score sums the weights of matching preferred terms, normalized by the maximum.
 The profile's addedAffinity (NodeAffinityArgs) is enforced on top of the pod's own.
-Omitted: queueing hints.
+Queueing hint: a node added that matches the pod's nodeSelector and required affinity
+(and addedAffinity), or a node whose labels changed from not matching to matching.
 """
 
 from __future__ import annotations
@@ -18,6 +19,16 @@ from minischeduler.framework.cycle_state import CycleState
 from minischeduler.framework.interface import PreFilterResult, unresolvable
 from minischeduler.framework.status import MAX_NODE_SCORE, Code, Status
 from minischeduler.framework.types import NodeInfo
+from minischeduler.internal.events import (
+    ADD,
+    NODE,
+    QUEUE,
+    QUEUE_SKIP,
+    UPDATE_NODE_LABEL,
+    ClusterEvent,
+    ClusterEventWithHint,
+    QueueingHint,
+)
 from minischeduler.plugins.helper import (
     default_normalize_score,
     node_matches_node_selector_terms,
@@ -49,6 +60,27 @@ class NodeAffinity:
         self.added: NodeAffinitySpec | None = (
             msgspec.convert(added, NodeAffinitySpec, dec_hook=dec_hook) if added else None
         )
+
+    def events_to_register(self) -> list[ClusterEventWithHint]:
+        return [
+            ClusterEventWithHint(
+                ClusterEvent(NODE, ADD | UPDATE_NODE_LABEL), self.is_schedulable_after_node_change
+            )
+        ]
+
+    def is_schedulable_after_node_change(self, pod: Pod, old, new) -> QueueingHint:
+        """isSchedulableAfterNodeChange: the node matches now and (if updated) did not before."""
+        if self.added is not None:
+            req = self.added.required_during_scheduling_ignored_during_execution
+            if req is not None and not node_matches_node_selector_terms(
+                req.node_selector_terms, new
+            ):
+                return QUEUE_SKIP
+        if not required_node_affinity_match(pod, new):
+            return QUEUE_SKIP
+        if old is None:
+            return QUEUE
+        return QUEUE_SKIP if required_node_affinity_match(pod, old) else QUEUE
 
     def pre_filter(self, state: CycleState, pod: Pod):
         req = _required(pod)

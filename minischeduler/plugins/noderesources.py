@@ -9,6 +9,9 @@ balanced_allocation.go). Formulas, Go integer arithmetic:
   BalancedAllocation  (1 - std(req_i / alloc_i)) * 100, truncated
 Fit and the allocated strategies count a container without cpu/memory requests as
 100m/200Mi; BalancedAllocation uses the real requests and skips best-effort pods.
+Queueing hints (NodeResourcesFit): a deleted assigned pod, an assigned pod (or the pod
+itself) whose requests for something this pod asks for shrank, a node added that the pod
+fits, or a node whose allocatable grew in a resource the pod requests (or in pods).
 Omitted: ignoredResourceGroups, DRA extended resources, pod-level resources.
 """
 
@@ -27,6 +30,19 @@ from minischeduler.framework.types import (
     NodeInfo,
     Resource,
     compute_pod_resource_request,
+)
+from minischeduler.internal.events import (
+    ADD,
+    DELETE,
+    NODE,
+    POD,
+    QUEUE,
+    QUEUE_SKIP,
+    UPDATE_NODE_ALLOCATABLE,
+    UPDATE_POD_SCALE_DOWN,
+    ClusterEvent,
+    ClusterEventWithHint,
+    QueueingHint,
 )
 
 LEAST_ALLOCATED = "LeastAllocated"
@@ -61,6 +77,42 @@ def fits_request(pod_request: Resource, ni: NodeInfo, ignored: set[str]) -> list
         if quant > alloc.scalar_resources.get(name, 0) - req.scalar_resources.get(name, 0):
             reasons.append(f"Insufficient {name}")
     return reasons
+
+
+def _shrank(target: Resource, before: Resource, after: Resource) -> bool:
+    """Did any resource the target pod requests get smaller from before to after?"""
+    if target.milli_cpu and before.milli_cpu > after.milli_cpu:
+        return True
+    if target.memory and before.memory > after.memory:
+        return True
+    if target.ephemeral_storage and before.ephemeral_storage > after.ephemeral_storage:
+        return True
+    return any(
+        q and before.scalar_resources.get(name, 0) > after.scalar_resources.get(name, 0)
+        for name, q in target.scalar_resources.items()
+    )
+
+
+def is_schedulable_after_pod_scale_down(target: Pod, old: Pod, new: Pod) -> bool:
+    """isSchedulableAfterPodScaleDown: the pod itself, or an assigned pod giving back room."""
+    if new.metadata.uid == target.metadata.uid:
+        return True
+    if not new.spec.node_name:
+        return False
+    return _shrank(
+        compute_pod_resource_request(target),
+        compute_pod_resource_request(old),
+        compute_pod_resource_request(new),
+    )
+
+
+def have_any_requested_resources_increased(pod: Pod, old, new) -> bool:
+    """haveAnyRequestedResourcesIncreased: more pods allowed, or more of a requested resource."""
+    before, after = NodeInfo(old).allocatable, NodeInfo(new).allocatable
+    if after.allowed_pod_number > before.allowed_pod_number:
+        return True
+    # "Increased" is "the reverse shrank": swap before and after.
+    return _shrank(compute_pod_resource_request(pod), after, before)
 
 
 def least_requested_score(requested: int, capacity: int) -> int:
@@ -160,6 +212,33 @@ class NodeResourcesFit:
     def pre_filter(self, state: CycleState, pod: Pod):
         state.write(_FIT_KEY, compute_pod_resource_request(pod))
         return None, None
+
+    def events_to_register(self) -> list[ClusterEventWithHint]:
+        # In-place resize counts as enabled: a scaled-down pod frees resources.
+        return [
+            ClusterEventWithHint(
+                ClusterEvent(POD, DELETE | UPDATE_POD_SCALE_DOWN),
+                self.is_schedulable_after_pod_event,
+            ),
+            ClusterEventWithHint(
+                ClusterEvent(NODE, ADD | UPDATE_NODE_ALLOCATABLE),
+                self.is_schedulable_after_node_change,
+            ),
+        ]
+
+    def is_schedulable_after_pod_event(self, pod: Pod, old, new) -> QueueingHint:
+        """isSchedulableAfterPodEvent: a deleted or scaled-down pod may free room."""
+        if new is None:
+            return QUEUE if old.spec.node_name else QUEUE_SKIP
+        return QUEUE if is_schedulable_after_pod_scale_down(pod, old, new) else QUEUE_SKIP
+
+    def is_schedulable_after_node_change(self, pod: Pod, old, new) -> QueueingHint:
+        """isSchedulableAfterNodeChange: the pod fits the empty node, and it is new or grew."""
+        if fits_request(compute_pod_resource_request(pod), NodeInfo(new), set()):
+            return QUEUE_SKIP
+        if old is None:
+            return QUEUE
+        return QUEUE if have_any_requested_resources_increased(pod, old, new) else QUEUE_SKIP
 
     def filter(self, state: CycleState, pod: Pod, ni: NodeInfo) -> Status | None:
         reasons = fits_request(state.read(_FIT_KEY), ni, self.ignored)

@@ -6,7 +6,11 @@ domain + self-match − the global minimum (0 when fewer than minDomains domains
 must stay ≤ maxSkew. Score (ScheduleAnyway, or the cluster default constraints):
 Σ cnt × log(domains + 2) + (maxSkew − 1), rounded, then reversed min-max to 0..100.
 nodeAffinityPolicy (default Honor) and nodeTaintsPolicy (default Ignore) pick the
-nodes that count. Omitted: queueing hints; default selectors from ReplicaSets and
+nodes that count. Queueing hints (over the pod's DoNotSchedule constraints): an assigned
+pod of the same namespace added/deleted whose labels match a selector, or relabelled into
+or out of one; the pod's own new tolerations when a constraint honours taints; a node
+added/deleted that has every topology key, or updated so that it gains/loses them, or
+changes a key's value or its taints. Omitted: default selectors from ReplicaSets and
 StatefulSets (Services only, from handle.services).
 """
 
@@ -21,6 +25,21 @@ from minischeduler.framework.cycle_state import CycleState
 from minischeduler.framework.interface import unresolvable, unschedulable
 from minischeduler.framework.status import MAX_NODE_SCORE, Code, Status
 from minischeduler.framework.types import NodeInfo, PodInfo
+from minischeduler.internal.events import (
+    ADD,
+    DELETE,
+    NODE,
+    POD,
+    QUEUE,
+    QUEUE_SKIP,
+    UPDATE_NODE_LABEL,
+    UPDATE_NODE_TAINT,
+    UPDATE_POD_LABEL,
+    UPDATE_POD_TOLERATIONS,
+    ClusterEvent,
+    ClusterEventWithHint,
+    QueueingHint,
+)
 from minischeduler.plugins.helper import (
     find_matching_untolerated_taint,
     required_node_affinity_match,
@@ -102,6 +121,13 @@ def _has_all_keys(labels: dict[str, str], constraints: list[Constraint]) -> bool
     return all(c.topology_key in labels for c in constraints)
 
 
+def _involved_in_topology_spreading(incoming: Pod, pod: Pod) -> bool:
+    """involvedInTopologySpreading: the pod itself, or an assigned pod of its namespace."""
+    return incoming.metadata.uid == pod.metadata.uid or (
+        bool(incoming.spec.node_name) and incoming.metadata.namespace == pod.metadata.namespace
+    )
+
+
 class _PreFilterState:
     def __init__(self, constraints: list[Constraint]) -> None:
         self.constraints = constraints
@@ -144,6 +170,58 @@ class PodTopologySpread:
         self.default_constraints = args.get("defaultConstraints") or []
         if self.defaulting_type == "System":
             self.default_constraints = SYSTEM_DEFAULT_CONSTRAINTS
+
+    def events_to_register(self) -> list[ClusterEventWithHint]:
+        pod_actions = ADD | UPDATE_POD_LABEL | UPDATE_POD_TOLERATIONS | DELETE
+        node_actions = ADD | DELETE | UPDATE_NODE_LABEL | UPDATE_NODE_TAINT
+        return [
+            ClusterEventWithHint(
+                ClusterEvent(POD, pod_actions), self.is_schedulable_after_pod_change
+            ),
+            ClusterEventWithHint(
+                ClusterEvent(NODE, node_actions), self.is_schedulable_after_node_change
+            ),
+        ]
+
+    def is_schedulable_after_pod_change(self, pod: Pod, old, new) -> QueueingHint:
+        if (new is not None and not _involved_in_topology_spreading(new, pod)) or (
+            old is not None and not _involved_in_topology_spreading(old, pod)
+        ):
+            return QUEUE_SKIP
+        constraints = _constraints(pod, "DoNotSchedule")
+        if old is not None and new is not None:
+            if (
+                new.metadata.uid == pod.metadata.uid
+                and new.spec.tolerations != old.spec.tolerations
+                and any(c.node_taints_policy == "Honor" for c in constraints)
+            ):
+                return QUEUE  # more nodes may count now that the pod tolerates more
+            if new.metadata.labels == old.metadata.labels:
+                return QUEUE_SKIP
+            for c in constraints:
+                if c.selector.matches(old.metadata.labels) != c.selector.matches(
+                    new.metadata.labels
+                ):
+                    return QUEUE
+            return QUEUE_SKIP
+        labels = (new if new is not None else old).metadata.labels
+        return QUEUE if any(c.selector.matches(labels) for c in constraints) else QUEUE_SKIP
+
+    def is_schedulable_after_node_change(self, pod: Pod, old, new) -> QueueingHint:
+        constraints = _constraints(pod, "DoNotSchedule")
+        old_ok = old is not None and _has_all_keys(old.metadata.labels, constraints)
+        new_ok = new is not None and _has_all_keys(new.metadata.labels, constraints)
+        if old is not None and new is not None:
+            if old_ok != new_ok:
+                return QUEUE
+            changed = any(
+                old.metadata.labels.get(c.topology_key) != new.metadata.labels.get(c.topology_key)
+                for c in constraints
+            )
+            if new_ok and (changed or old.spec.taints != new.spec.taints):
+                return QUEUE
+            return QUEUE_SKIP
+        return QUEUE if (new_ok if new is not None else old_ok) else QUEUE_SKIP
 
     def pre_filter(self, state: CycleState, pod: Pod):
         constraints = _constraints(pod, "DoNotSchedule")

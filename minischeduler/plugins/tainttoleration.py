@@ -4,6 +4,8 @@ Mirrors pkg/scheduler/framework/plugins/tainttoleration/taint_toleration.go.
 Score counts the node's PreferNoSchedule taints the pod does not tolerate (only
 tolerations with an empty or PreferNoSchedule effect count); NormalizeScore then
 reverses DefaultNormalizeScore so the fewest intolerable taints scores 100.
+Queueing hints: a node added or re-tainted so that the pod now tolerates all of its
+NoSchedule/NoExecute taints (and did not before), or the pod's own tolerations changed.
 """
 
 from __future__ import annotations
@@ -18,6 +20,18 @@ from minischeduler.framework.cycle_state import CycleState
 from minischeduler.framework.interface import unresolvable
 from minischeduler.framework.status import MAX_NODE_SCORE, Status
 from minischeduler.framework.types import NodeInfo
+from minischeduler.internal.events import (
+    ADD,
+    NODE,
+    POD,
+    QUEUE,
+    QUEUE_SKIP,
+    UPDATE_NODE_TAINT,
+    UPDATE_POD_TOLERATIONS,
+    ClusterEvent,
+    ClusterEventWithHint,
+    QueueingHint,
+)
 from minischeduler.plugins.helper import (
     default_normalize_score,
     find_matching_untolerated_taint,
@@ -30,6 +44,28 @@ _KEY = "PreScoreTaintToleration"
 
 class TaintToleration:
     name = "TaintToleration"
+
+    def events_to_register(self) -> list[ClusterEventWithHint]:
+        return [
+            ClusterEventWithHint(
+                ClusterEvent(NODE, ADD | UPDATE_NODE_TAINT), self.is_schedulable_after_node_change
+            ),
+            ClusterEventWithHint(
+                ClusterEvent(POD, UPDATE_POD_TOLERATIONS),
+                self.is_schedulable_after_pod_toleration_change,
+            ),
+        ]
+
+    def is_schedulable_after_node_change(self, pod: Pod, old, new) -> QueueingHint:
+        """Queue when the node went from an untolerated taint to none (added counts as was)."""
+        tol = pod.spec.tolerations
+        was = old is None or find_matching_untolerated_taint(old.spec.taints, tol, _FILTER_EFFECTS)
+        now = find_matching_untolerated_taint(new.spec.taints, tol, _FILTER_EFFECTS)
+        return QUEUE if was and now is None else QUEUE_SKIP
+
+    def is_schedulable_after_pod_toleration_change(self, pod: Pod, old, new) -> QueueingHint:
+        """Queue when the rejected pod itself got new tolerations."""
+        return QUEUE if new.metadata.uid == pod.metadata.uid else QUEUE_SKIP
 
     def filter(self, state: CycleState, pod: Pod, ni: NodeInfo) -> Status | None:
         taints = ni.node.spec.taints

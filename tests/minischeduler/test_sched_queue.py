@@ -1,15 +1,20 @@
 """The scheduling queue and the cache, on an injected clock.
 
 scheduling_queue_test.go: TestBackOffFlow (1 s doubling to 10 s),
-TestPriorityQueue_Pop order, TestMoveAllToActiveOrBackoffQueue (only events that can
-help), flushUnschedulablePodsLeftover after 5 minutes; cache_test.go: assumed pods
-expire after their TTL unless an informer Add confirms them.
+TestPriorityQueue_Pop order, TestPriorityQueue_MoveAllToActiveOrBackoffQueue (only
+events whose hints say Queue move a pod), flushUnschedulablePodsLeftover after 5
+minutes; cache_test.go: assumed pods expire after their TTL unless an informer Add
+confirms them. The queue carries the default profile's queueing-hint registrations.
 """
 
 from __future__ import annotations
 
+import functools
+
+from miniapi.core.v1 import Taint
+from minischeduler.config import load
 from minischeduler.framework.types import PodInfo
-from minischeduler.inprocess import FakeClock
+from minischeduler.inprocess import FakeClock, InProcessCluster
 from minischeduler.internal import events
 from minischeduler.internal.cache import Cache
 from minischeduler.internal.queue import PriorityQueue
@@ -18,9 +23,15 @@ from minischeduler.plugins.simple import PrioritySort
 from minischeduler.testing import make_node, make_pod
 
 
+@functools.cache
+def default_hint_map():
+    """The default profile's registrations, as the scheduler hands them to its queue."""
+    return InProcessCluster(load(None)).scheduler.queue.queueing_hint_map
+
+
 def new_queue():
     clock = FakeClock(100.0)
-    return PriorityQueue(PrioritySort().less, clock), clock
+    return PriorityQueue(PrioritySort().less, clock, queueing_hint_map=default_hint_map()), clock
 
 
 def test_pop_order_priority_then_fifo():
@@ -60,10 +71,12 @@ def test_move_only_on_events_that_help():
     q.add_unschedulable_if_not_present(b, q.scheduling_cycle)
     assert len(q.unschedulable_pods) == 2
     clock.step(30)
-    q.move_all_to_active_or_backoff_queue(events.ASSIGNED_POD_DELETE)
+    gone = make_pod("old", node="n1", reqs=[{"cpu": "1"}])
+    q.move_all_to_active_or_backoff_queue(events.ASSIGNED_POD_DELETE, gone, None)
     assert set(q.unschedulable_pods) == {"default-taint"}
     assert q.pop().pod.metadata.name == "fit"
-    q.move_all_to_active_or_backoff_queue(events.NODE_TAINT_CHANGE)
+    tainted = make_node("n1", taints=[Taint(key="dedicated", value="gpu", effect="NoSchedule")])
+    q.move_all_to_active_or_backoff_queue(events.NODE_TAINT_CHANGE, tainted, make_node("n1"))
     assert q.pop().pod.metadata.name == "taint"
 
 

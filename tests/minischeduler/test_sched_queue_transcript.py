@@ -3,9 +3,13 @@
 Each block is `command args` lines, `----`, then the queue's answer: pops print the pod,
 `state` prints the three queues. Rewrite the expected output after an intended change
 with `MINISCHEDULER_REWRITE=1 .venv/bin/pytest tests/minischeduler -k transcript`.
-Commands: add NAME [prio=N]; pop; fail NAME [plugin=P] (back as unschedulable, the
-cycle it was popped in); step SECONDS; flush (backoffQ and leftover unschedulable);
-move EVENT (a cluster event by label); state.
+Commands: add NAME [prio=N] [sel=KEY=VALUE] (a nodeSelector); pop; fail NAME [plugin=P]
+(back as unschedulable, the cycle it was popped in); step SECONDS; flush (backoffQ and
+leftover unschedulable); move EVENT [label=KEY=VALUE] (a cluster event by label, with
+the old and new objects that the queueing hints read: NodeAdd adds a node with the
+label, NodeLabelChange adds the label to a node, NodeTaintChange removes a NoSchedule
+taint, AssignedPodDelete deletes a bound pod requesting 1 cpu); state.
+The queue carries the default profile's queueing-hint registrations.
 """
 
 from __future__ import annotations
@@ -13,25 +17,36 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from minischeduler.inprocess import FakeClock
+from miniapi.core.v1 import Taint
+from minischeduler.config import load
+from minischeduler.inprocess import FakeClock, InProcessCluster
 from minischeduler.internal import events
 from minischeduler.internal.queue import PriorityQueue
 from minischeduler.plugins.simple import PrioritySort
-from minischeduler.testing import make_pod
+from minischeduler.testing import make_node, make_pod
 
 DATA = Path(__file__).parent / "testdata" / "queue.txt"
-EVENTS = {
-    "NodeAdd": events.NODE_ADD,
-    "NodeTaintChange": events.NODE_TAINT_CHANGE,
-    "NodeLabelChange": events.NODE_LABEL_CHANGE,
-    "AssignedPodDelete": events.ASSIGNED_POD_DELETE,
-}
+
+
+def event_objects(name: str, labels: dict[str, str]) -> tuple:
+    """(event, old, new) for `move NAME`: the objects the hints are handed."""
+    if name == "NodeAdd":
+        return events.NODE_ADD, None, make_node("n1", labels=labels)
+    if name == "NodeLabelChange":
+        return events.NODE_LABEL_CHANGE, make_node("n1"), make_node("n1", labels=labels)
+    if name == "NodeTaintChange":
+        taint = Taint(key="dedicated", value="gpu", effect="NoSchedule")
+        return events.NODE_TAINT_CHANGE, make_node("n1", taints=[taint]), make_node("n1")
+    if name == "AssignedPodDelete":
+        return events.ASSIGNED_POD_DELETE, make_pod("gone", node="n1", reqs=[{"cpu": "1"}]), None
+    raise ValueError(f"unknown event {name!r}")
 
 
 class Driver:
     def __init__(self) -> None:
         self.clock = FakeClock(0.0)
-        self.q = PriorityQueue(PrioritySort().less, self.clock)
+        hints = InProcessCluster(load(None)).scheduler.queue.queueing_hint_map
+        self.q = PriorityQueue(PrioritySort().less, self.clock, queueing_hint_map=hints)
         self.popped: dict[str, tuple] = {}
 
     def run(self, line: str) -> list[str]:
@@ -39,7 +54,8 @@ class Driver:
         kv = dict(a.split("=", 1) for a in args if "=" in a)
         names = [a for a in args if "=" not in a]
         if cmd == "add":
-            self.q.add(make_pod(names[0], priority=int(kv.get("prio", 0))))
+            sel = dict([kv["sel"].split("=", 1)]) if "sel" in kv else None
+            self.q.add(make_pod(names[0], priority=int(kv.get("prio", 0)), node_selector=sel))
         elif cmd == "pop":
             qpi = self.q.pop()
             if qpi is None:
@@ -56,7 +72,8 @@ class Driver:
             self.q.flush_backoff_q_completed()
             self.q.flush_unschedulable_pods_left_over()
         elif cmd == "move":
-            self.q.move_all_to_active_or_backoff_queue(EVENTS[names[0]])
+            labels = dict([kv["label"].split("=", 1)]) if "label" in kv else {}
+            self.q.move_all_to_active_or_backoff_queue(*event_objects(names[0], labels))
         elif cmd == "state":
             return self.state()
         else:
