@@ -234,8 +234,8 @@ class _Replica:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "minischeduler", "--kubeconfig", c.kubeconfig,
              "--config", config, "--debug-port", "0", "--leader-elect",
-             "--leader-elect-lease-duration", "2s", "--leader-elect-renew-deadline", "1500ms",
-             "--leader-elect-retry-period", "300ms", "--leader-elect-resource-name", lease],
+             "--leader-elect-lease-duration", "6s", "--leader-elect-renew-deadline", "4s",
+             "--leader-elect-retry-period", "500ms", "--leader-elect-resource-name", lease],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
         )  # fmt: skip
         c.procs.append(self.proc)
