@@ -81,3 +81,24 @@ def test_fs_manager_limits_freezer_devices(sleeper):
         sleeper.wait()
         manager.destroy()
     assert not any(os.path.exists(path) for path in manager.paths.values())
+
+
+def test_cpuset_fills_missing_and_empty_ancestors(sleeper):
+    """ensureParent: a parent someone else made (still empty) is filled, as are new ones."""
+    root = "/sys/fs/cgroup/cpuset"
+    top = os.path.join(root, _inner())
+    made = os.path.join(top, "pod")  # exists but empty, as a kubelet's pod cgroup may be
+    leaf = os.path.join(made, "ctr")
+    os.makedirs(made)
+    try:
+        assert utils.read_file(made, "cpuset.cpus") == ""
+        fs.Manager({"cpuset": leaf}).apply(sleeper.pid)
+        for path in (top, made, leaf):
+            assert utils.read_file(path, "cpuset.cpus") == utils.read_file(root, "cpuset.cpus")
+            assert utils.read_file(path, "cpuset.mems") == utils.read_file(root, "cpuset.mems")
+        assert sleeper.pid in utils.read_procs(leaf)
+    finally:
+        subprocess.run(["sh", "-c", f"echo {sleeper.pid} > {root}/cgroup.procs"], check=False)
+        for path in (leaf, made, top):
+            if os.path.isdir(path):
+                os.rmdir(path)

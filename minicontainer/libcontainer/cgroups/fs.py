@@ -132,8 +132,8 @@ def _ensure_cpuset(path: str) -> None:
     copy) may still be empty, and its empty cpus would be copied down.
     """
     parent = os.path.dirname(path)
-    if not os.path.exists(os.path.join(parent, "cpuset.cpus")):
-        return  # path is the hierarchy's root: the kernel fills it
+    if os.path.isdir(parent) and not os.path.exists(os.path.join(parent, "cpuset.cpus")):
+        return  # path is the hierarchy's root (its parent is no cpuset): the kernel fills it
     _ensure_cpuset(parent)
     os.makedirs(path, exist_ok=True)
     for name in ("cpuset.cpus", "cpuset.mems"):
