@@ -1,12 +1,16 @@
 """Benchmark: miniproxy.envoy vs nginx and haproxy as reverse proxies to one nginx backend.
 
-Run from the repo root: `.venv/bin/python benchmarks/l7_proxy.py [--duration 8]`.
+Run from the repo root: `.venv/bin/python benchmarks/l7_proxy.py [--duration 4] [--rounds 3]`.
 Needs Debian's nginx-light, haproxy and wrk (`apt-get install nginx-light haproxy wrk`).
 Every proxy gets one worker (miniproxy.envoy runs one event loop; nginx `worker_processes 1`,
-haproxy `nbthread 1`) and listens on loopback in front of the same nginx backend. Load is
-`wrk -t2 -c50 -d<duration>s --latency`. Prints one JSON line per target (req/s, p50, p99, and
-the target's own CPU time per request from /proc, which varies less than req/s when the machine
-is shared) and a final line with the ratios to haproxy. Bounded to well under two minutes.
+haproxy `nbthread 1`) and listens on loopback in front of the same nginx backend; a minimal
+asyncio forwarder (no routing, headers or stats) shows what any pure-asyncio proxy can reach. Load is
+`wrk -t2 -c50 -d<duration>s --latency`, run in `--rounds` rounds that each visit every target
+in turn, so load from other jobs on a shared machine falls on all targets alike. Prints one
+JSON line per target and round (req/s, p50, p99, and the target's own CPU time per request from
+/proc, which varies less than req/s when the machine is shared), then a summary: each target's
+median req/s ratio to haproxy over the rounds (every round's ratios come from back-to-back runs).
+Bounded to well under three minutes.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -123,6 +128,41 @@ backend be
     return cfg
 
 
+# The floor for any pure-asyncio proxy: one upstream keep-alive connection per client
+# connection, requests and responses forwarded by splitting on CRLFCRLF and Content-Length,
+# with no routing, headers, filters or stats. Its ratio to haproxy is the ceiling for
+# miniproxy.envoy on the same loop.
+MINIMAL_ASYNCIO_PROXY = """
+import asyncio, sys
+BACKEND = int(sys.argv[2])
+class Up(asyncio.Protocol):
+    def __init__(s, down): s.down, s.buf = down, b""
+    def connection_made(s, t): s.t = t
+    def data_received(s, d):
+        s.buf += d
+        end = s.buf.find(b"\\r\\n\\r\\n")
+        if end < 0: return
+        i = s.buf.find(b"ontent-Length: ", 0, end) + 15
+        n = end + 4 + int(s.buf[i:s.buf.find(b"\\r\\n", i)])
+        if len(s.buf) >= n:
+            s.down.write(s.buf[:n]); s.buf = s.buf[n:]
+class Down(asyncio.Protocol):
+    def connection_made(s, t):
+        s.t, s.up, s.q = t, None, b""
+        asyncio.ensure_future(s.connect())
+    async def connect(s):
+        _, s.up = await asyncio.get_running_loop().create_connection(lambda: Up(s.t), "127.0.0.1", BACKEND)
+        if s.q: s.up.t.write(s.q)
+    def data_received(s, d):
+        if s.up is None: s.q += d
+        else: s.up.t.write(d)
+async def main():
+    srv = await asyncio.get_running_loop().create_server(Down, "127.0.0.1", int(sys.argv[1]))
+    await srv.serve_forever()
+asyncio.run(main())
+"""
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its children (nginx's workers), from /proc."""
     total = 0
@@ -142,9 +182,10 @@ def parse_ms(text: str) -> float:
     return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
 
 
-def run_wrk(port: int, pid: int, duration: int) -> dict:
+def run_wrk(port: int, pid: int, duration: int, warm: bool) -> dict:
     url = f"http://127.0.0.1:{port}/"
-    subprocess.run(["wrk", "-t2", "-c50", "-d1s", url], capture_output=True, timeout=30)  # warm up
+    if warm:
+        subprocess.run(["wrk", "-t2", "-c50", "-d1s", url], capture_output=True, timeout=30)
     cpu = cpu_seconds(pid)
     out = subprocess.run(
         ["wrk", "-t2", "-c50", f"-d{duration}s", "--latency", url],
@@ -165,7 +206,8 @@ def run_wrk(port: int, pid: int, duration: int) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--duration", type=int, default=8, help="seconds of load per target")
+    ap.add_argument("--duration", type=int, default=4, help="seconds of load per target and round")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds over all targets")
     args = ap.parse_args()
     missing = [t for t in ("nginx", "haproxy", "wrk") if shutil.which(t) is None]
     if missing:
@@ -196,7 +238,9 @@ def main() -> int:
         )
         wait_port(backend)
         targets = {"backend-direct": backend}
-        ports = {name: free_port() for name in ("miniproxy.envoy", "nginx", "haproxy")}
+        ports = {
+            name: free_port() for name in ("miniproxy.envoy", "nginx", "haproxy", "asyncio-minimal")
+        }
         upstream = f"upstream be {{ server 127.0.0.1:{backend}; keepalive 64; }}"
         loc = 'location / { proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection ""; }'
         procs.append(
@@ -237,23 +281,42 @@ def main() -> int:
                 cwd=REPO,
             )
         )
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    MINIMAL_ASYNCIO_PROXY,
+                    str(ports["asyncio-minimal"]),
+                    str(backend),
+                ]
+            )
+        )
         for name, port in ports.items():
             wait_port(port)
             targets[name] = port
-        results = {}
-        # procs were started as: backend nginx, nginx proxy, haproxy, miniproxy.envoy.
-        order = ["backend-direct", "nginx", "haproxy", "miniproxy.envoy"]
+        # procs were started as: backend nginx, nginx proxy, haproxy, miniproxy.envoy, asyncio.
+        order = ["backend-direct", "nginx", "haproxy", "miniproxy.envoy", "asyncio-minimal"]
         pids = dict(zip(order, (p.pid for p in procs), strict=True))
-        for name, port in targets.items():
-            r = run_wrk(port, pids[name], args.duration)
-            results[name] = r
-            print(
-                json.dumps({"target": name, "load": f"wrk -t2 -c50 -d{args.duration}s", **r}),
-                flush=True,
-            )
-        h = results["haproxy"]["rps"]
-        print(json.dumps({"summary": "ratios to haproxy (req/s)", **{n: round(r["rps"] / h, 3) for n, r in results.items()},
-                          "miniproxy_p99_vs_haproxy": round(results["miniproxy.envoy"]["p99_ms"] / max(results["haproxy"]["p99_ms"], 0.01), 2)}))  # fmt: skip
+        ratios: dict[str, list[float]] = {name: [] for name in targets}
+        p99: list[float] = []
+        cpu: dict[str, list[int]] = {name: [] for name in targets}
+        for rnd in range(args.rounds):
+            results = {}
+            for name, port in targets.items():
+                r = results[name] = run_wrk(port, pids[name], args.duration, warm=rnd == 0)
+                cpu[name].append(r["cpu_us_per_rq"])
+                load = f"wrk -t2 -c50 -d{args.duration}s"
+                print(json.dumps({"target": name, "round": rnd, "load": load, **r}), flush=True)
+            h = results["haproxy"]
+            for name, r in results.items():
+                ratios[name].append(r["rps"] / max(h["rps"], 1))
+            p99.append(results["miniproxy.envoy"]["p99_ms"] / max(h["p99_ms"], 0.01))
+        print(json.dumps({"summary": "median over rounds of req/s ratio to haproxy",
+                          **{n: round(statistics.median(v), 3) for n, v in ratios.items()},
+                          "miniproxy_per_round": [round(v, 3) for v in ratios["miniproxy.envoy"]],
+                          "miniproxy_p99_vs_haproxy": round(statistics.median(p99), 2),
+                          "cpu_us_per_rq_median": {n: statistics.median(v) for n, v in cpu.items()}}))  # fmt: skip
         return 0
     finally:
         for p in procs:

@@ -51,7 +51,7 @@ def format_line(fmt: str, req: HeaderMap | None, resp: HeaderMap | None, info: S
         elif cmd == "RESP":
             value = _header(resp, arg or "")
         elif cmd == "PROTOCOL":
-            value = "HTTP/1.1"
+            value = info.protocol
         elif cmd == "RESPONSE_CODE":
             value = info.response_code or 0
         elif cmd == "RESPONSE_FLAGS":

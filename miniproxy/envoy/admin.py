@@ -22,6 +22,7 @@ from google.protobuf import json_format
 
 from miniproxy.envoy.config import EnvoyException
 from miniproxy.envoy.grpc_mux import CDS, LDS
+from miniproxy.envoy.redact import redact
 from miniproxy.envoy.stats import render_prometheus, render_text
 
 VERSION = "minicloud/1.0.0/Clean/RELEASE/BoringSSL"
@@ -191,6 +192,7 @@ class AdminServer:
                 d = routes.dynamic_route_configs.add(version_info=srv.rds_versions.get(name, ""))
                 d.route_config.Pack(p.table.pb)
         dump.configs.add().Pack(routes)
+        redact(dump)  # TLS private keys and passwords never leave the process
         return dump
 
     async def config_dump(self, request: web.Request) -> web.Response:

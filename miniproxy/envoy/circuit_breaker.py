@@ -49,8 +49,10 @@ class Resource:
         self._update()
 
     def _update(self) -> None:
-        self.open_gauge.set(1 if self.count >= self.max else 0)
-        self.remaining_gauge.set(max(0, self.max - self.count))
+        # Runs twice per request: set the gauges' values directly rather than through calls.
+        remaining = self.max - self.count
+        self.open_gauge.value = 1 if remaining <= 0 else 0
+        self.remaining_gauge.value = remaining if remaining > 0 else 0
 
 
 class ResourceManager:

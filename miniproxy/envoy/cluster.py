@@ -6,8 +6,9 @@ every `dns_refresh_rate`, default 5 s), source/extensions/clusters/eds/eds.cc
 (ClusterLoadAssignment → hosts, EDS health status) and the lb_policy switch of
 cluster_manager_impl.cc. `initialized` is set when the first host set is known — what
 Envoy's init manager waits for before the server is ready.
-Omitted: LOGICAL_DNS (treated as STRICT_DNS), priorities > 0, localities, TLS transport sockets,
-original destination clusters.
+A `transport_socket` with an UpstreamTlsContext makes the pool connect with TLS.
+Omitted: LOGICAL_DNS (treated as STRICT_DNS), priorities > 0, localities,
+transport_socket_matches, original destination clusters.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import socket
 
 from envoy.config.cluster.v3 import cluster_pb2
 from envoy.config.core.v3 import health_check_pb2
+from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
+from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2
 
 from miniproxy.envoy.circuit_breaker import ResourceManager
 from miniproxy.envoy.conn_pool import ConnPool
@@ -31,6 +34,7 @@ from miniproxy.envoy.load_balancer import (
 )
 from miniproxy.envoy.outlier_detection import Detector, DetectorConfig
 from miniproxy.envoy.stats import Scope
+from miniproxy.envoy.tls_context import transport_socket
 from miniproxy.envoy.worker import post_to
 
 _COUNTERS = (
@@ -43,6 +47,7 @@ _COUNTERS = (
 )  # fmt: skip
 _GAUGES = ("upstream_rq_active", "upstream_rq_pending_active", "upstream_cx_active",
            "membership_total", "membership_healthy")  # fmt: skip
+HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 _HEALTH = {health_check_pb2.UNHEALTHY, health_check_pb2.DRAINING, health_check_pb2.TIMEOUT}
 
 
@@ -72,6 +77,17 @@ class ClusterStats:
 
 def _seconds(d, default: float) -> float:
     return d.seconds + d.nanos / 1e9 if (d.seconds or d.nanos) else default
+
+
+def _upstream_http2(pb) -> bool:
+    """HttpProtocolOptions.explicit_http_config.http2_protocol_options (or the deprecated
+    Cluster.http2_protocol_options) selects the HTTP/2 codec for upstream connections."""
+    opts = pb.typed_extension_protocol_options.get(HTTP_PROTOCOL_OPTIONS)
+    if opts is not None:
+        msg = http_protocol_options_pb2.HttpProtocolOptions()
+        opts.Unpack(msg)
+        return msg.explicit_http_config.HasField("http2_protocol_options")
+    return pb.HasField("http2_protocol_options")
 
 
 def hosts_from_assignment(cla) -> list[Host]:
@@ -119,12 +135,32 @@ class Cluster:
                     hc, self.scope, lambda h: self.refresh_health()
                 )
         self.pools: dict[asyncio.AbstractEventLoop, ConnPool] = {}
+        self.tls = (
+            transport_socket(pb.transport_socket, downstream=False)
+            if pb.HasField("transport_socket")
+            else None
+        )
+        self.sni = self._sni() if self.tls is not None else ""
+        self.http2 = _upstream_http2(pb)
+        if self.tls is not None and self.http2 and not self._alpn():
+            self.tls.set_alpn_protocols(["h2"])  # as Envoy does for an HTTP/2 upstream over TLS
         self.main_loop: asyncio.AbstractEventLoop | None = None
         self.initialized = asyncio.Event()
         self.tasks: list[asyncio.Task] = []
         self.eds_service_name = pb.eds_cluster_config.service_name or pb.name
         if self.type == "STATIC":
             self.update_hosts(hosts_from_assignment(pb.load_assignment))
+
+    def _upstream_tls(self) -> tls_pb2.UpstreamTlsContext:
+        ctx = tls_pb2.UpstreamTlsContext()
+        self.pb.transport_socket.typed_config.Unpack(ctx)
+        return ctx
+
+    def _sni(self) -> str:
+        return self._upstream_tls().sni
+
+    def _alpn(self) -> list[str]:
+        return list(self._upstream_tls().common_tls_context.alpn_protocols)
 
     def _make_lb(self):
         pb, policy = self.pb, cluster_pb2.Cluster.LbPolicy.Name(self.pb.lb_policy)
@@ -184,12 +220,14 @@ class Cluster:
         self.stats.membership_total.set(len(self.hosts))
         self.stats.membership_healthy.set(sum(1 for h in self.hosts if h.healthy()))
 
-    def lb_for_loop(self):
-        """The balancer of the calling thread's loop (created on first use, like TLS slots)."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return self.lb
+    def lb_for_loop(self, loop=None):
+        """The balancer of the calling thread's loop (created on first use, like TLS slots).
+        Callers on the request path pass their loop: get_running_loop() costs a getpid()."""
+        if loop is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return self.lb
         if loop is self.main_loop or self.main_loop is None:
             return self.lb
         lb = self.worker_lbs.get(loop)
@@ -198,8 +236,8 @@ class Cluster:
             lb.update_hosts(list(self.hosts))
         return lb
 
-    def choose_host(self, context=None) -> Host | None:
-        lb = self.lb_for_loop()
+    def choose_host(self, context=None, loop=None) -> Host | None:
+        lb = self.lb_for_loop(loop)
         before = lb.panic_count
         host = lb.choose_host(context)
         if lb.panic_count != before:
@@ -208,11 +246,11 @@ class Cluster:
             self.stats.upstream_cx_none_healthy.inc()
         return host
 
-    def pool(self) -> ConnPool:
-        loop = asyncio.get_running_loop()
+    def pool(self, loop=None) -> ConnPool:
+        loop = loop or asyncio.get_running_loop()
         p = self.pools.get(loop)
         if p is None:
-            p = self.pools[loop] = ConnPool(self)
+            p = self.pools[loop] = ConnPool(self, self.tls, self.sni, self.http2)
         return p
 
     # -- lifecycle -------------------------------------------------------------------

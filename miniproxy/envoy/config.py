@@ -28,10 +28,12 @@ from envoy.extensions.filters.http.fault.v3 import fault_pb2
 from envoy.extensions.filters.http.local_ratelimit.v3 import local_rate_limit_pb2
 from envoy.extensions.filters.http.rbac.v3 import rbac_pb2
 from envoy.extensions.filters.http.router.v3 import router_pb2
+from envoy.extensions.filters.listener.tls_inspector.v3 import tls_inspector_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
 from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2
+from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
 from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -50,6 +52,9 @@ EXTENSIONS: dict[str, str] = {
     cors_pb2.CorsPolicy.DESCRIPTOR.full_name: "envoy.filters.http.cors",
     rbac_pb2.RBACPerRoute.DESCRIPTOR.full_name: "envoy.filters.http.rbac",
     http_protocol_options_pb2.HttpProtocolOptions.DESCRIPTOR.full_name: "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+    tls_pb2.DownstreamTlsContext.DESCRIPTOR.full_name: "envoy.transport_sockets.tls",
+    tls_pb2.UpstreamTlsContext.DESCRIPTOR.full_name: "envoy.transport_sockets.tls",
+    tls_inspector_pb2.TlsInspector.DESCRIPTOR.full_name: "envoy.filters.listener.tls_inspector",
     file_pb2.FileAccessLog.DESCRIPTOR.full_name: "envoy.access_loggers.file",
     stream_pb2.StdoutAccessLog.DESCRIPTOR.full_name: "envoy.access_loggers.stdout",
     stream_pb2.StderrAccessLog.DESCRIPTOR.full_name: "envoy.access_loggers.stderr",
@@ -146,6 +151,9 @@ def unpack(any_msg, what: str) -> Message:
 def _check_listener(lis: listener_pb2.Listener) -> None:
     if not lis.name:
         raise EnvoyException("error adding listener: listener name must not be empty")
+    for lf in lis.listener_filters:
+        if lf.HasField("typed_config"):
+            unpack(lf.typed_config, lf.name)
     for chain in list(lis.filter_chains) + (
         [lis.default_filter_chain] if lis.HasField("default_filter_chain") else []
     ):

@@ -6,8 +6,10 @@ ActiveStream::decodeHeaders: request id, x-forwarded-proto, route resolution; th
 source/extensions/filters/network/http_connection_manager/config.cc (HttpConnectionManagerConfig)
 and source/common/router/rds_impl.cc (static route_config or an RDS-fed provider).
 Pipelined requests are answered in order, one stream at a time; reading pauses when too many
-are queued.
-Omitted: HTTP/2 and HTTP/3 codecs, upgrades, draining with GOAWAY, scoped routes, tracing.
+are queued. `codec_type` AUTO hands a connection that opens with the HTTP/2 preface to
+http2.Http2Connection (ALPN "h2" goes there directly, see listener_manager.new_http_connection);
+an ActiveStream does not care which codec it came from.
+Omitted: HTTP/3, upgrades, draining with GOAWAY, scoped routes, tracing.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from miniproxy.envoy.config import unpack
 from miniproxy.envoy.filter_manager import FilterManager
 from miniproxy.envoy.filters import create_filter_factory
 from miniproxy.envoy.headers import HeaderMap
+from miniproxy.envoy.http2 import PREFACE
 from miniproxy.envoy.route_matcher import RouteTable
 from miniproxy.envoy.stream_info import StreamInfo
 
@@ -63,6 +66,9 @@ class HcmConfig:
         )
         self.use_remote_address = pb.use_remote_address.value
         self.max_headers_kb = pb.max_request_headers_kb.value or 60
+        self.codec_type = pb.codec_type  # AUTO (0), HTTP1 (1), HTTP2 (2)
+        self.http2_options = pb.http2_protocol_options
+        self.stream_class = ActiveStream  # what either codec builds per request
         cho = pb.common_http_protocol_options
         self.idle_timeout = _s(cho.idle_timeout, 3600.0) if cho.HasField("idle_timeout") else 3600.0
         self.request_timeout = (
@@ -77,7 +83,8 @@ class HcmConfig:
         names = ("downstream_rq_total", "downstream_rq_completed", "downstream_cx_total",
                  "downstream_cx_protocol_error", "downstream_cx_idle_timeout", "downstream_rq_timeout",
                  "downstream_rq_1xx", "downstream_rq_2xx", "downstream_rq_3xx", "downstream_rq_4xx",
-                 "downstream_rq_5xx", "downstream_rq_http1_total", "downstream_cx_http1_total")  # fmt: skip
+                 "downstream_rq_5xx", "downstream_rq_http1_total", "downstream_cx_http1_total",
+                 "downstream_rq_http2_total", "downstream_cx_http2_total")  # fmt: skip
         self.c = {n: self.stats.counter(n) for n in names}
         self.rq_active = self.stats.gauge("downstream_rq_active")
         self.cx_active = self.stats.gauge("downstream_cx_active")
@@ -96,20 +103,22 @@ class ActiveStream:
         self.route_table = self.config.routes.table
         self.random_value = conn.config.server.rng.getrandbits(64)
         self.msg = msg
+        self.method = msg.headers.get(":method")
         self.info = StreamInfo(time.time(), time.monotonic(), conn.remote, conn.local)
         self.info.bytes_received = len(msg.body)
+        self.info.protocol = msg.version
         self.request_headers = msg.headers
         self.fm = FilterManager([f() for f in self.config.filter_factories], self, self.info)
 
     def start(self) -> None:
         cfg, h = self.config, self.msg.headers
         cfg.c["downstream_rq_total"].inc()
-        cfg.c["downstream_rq_http1_total"].inc()
+        cfg.c[self.conn.rq_codec_stat].inc()
         cfg.rq_active.inc()
         if cfg.generate_request_id and "x-request-id" not in h:
-            h.set("x-request-id", request_id(self.random_value))
+            h.add("x-request-id", request_id(self.random_value))
         if "x-forwarded-proto" not in h:
-            h.set("x-forwarded-proto", "http")
+            h.add("x-forwarded-proto", self.conn.scheme)
         if cfg.use_remote_address:
             ip = self.conn.remote.rsplit(":", 1)[0]
             xff = h.get("x-forwarded-for")
@@ -124,9 +133,6 @@ class ActiveStream:
     def on_response(self, headers: HeaderMap, body: bytes) -> None:
         cfg = self.config
         headers.set("server", cfg.server_name)
-        close = not self.msg.keep_alive or self.conn.closing
-        head = self.msg.headers.get(":method") == "HEAD"
-        data = http1.encode_response(headers, body, close, head_only=head)
         self.info.bytes_sent = len(body)
         code = self.info.response_code or 0
         cfg.c[f"downstream_rq_{min(max(code // 100, 1), 5)}xx"].inc()
@@ -137,7 +143,7 @@ class ActiveStream:
         cfg.rq_time.record(elapsed * 1000)
         for al in cfg.access_logs:
             al.log(self.msg.headers, headers, self.info)
-        self.conn.write_response(data, close)
+        self.conn.send_response(self, headers, body)
 
     def destroy(self) -> None:
         # The filter manager points back at this stream: break the cycle (see on_destroy).
@@ -149,9 +155,14 @@ class ActiveStream:
 class HttpConnection(asyncio.Protocol):
     """One downstream connection: parse requests, run streams one at a time, write responses."""
 
-    def __init__(self, config: HcmConfig, on_close=None) -> None:
+    rq_codec_stat = "downstream_rq_http1_total"
+
+    def __init__(self, config: HcmConfig, on_close=None, http2_factory=None) -> None:
         self.config = config
         self.on_close = on_close
+        # codec_type AUTO: builds the HTTP/2 connection if the first bytes are its preface.
+        self.http2_factory = http2_factory
+        self.sniffed = b""
         self.loop = asyncio.get_running_loop()
         self.parser = http1.RequestParser(config.max_headers_kb)
         self.queue: collections.deque[http1.Message] = collections.deque()
@@ -164,14 +175,38 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_made(self, transport) -> None:
         self.transport = transport
+        # ConnectionManagerUtility::mutateRequestHeaders: https when the connection has TLS.
+        self.scheme = "https" if transport.get_extra_info("ssl_object") is not None else "http"
         peer = transport.get_extra_info("peername") or ("", 0)
         sock = transport.get_extra_info("sockname") or ("", 0)
         self.remote = f"{peer[0]}:{peer[1]}"
         self.local = f"{sock[0]}:{sock[1]}"
         self.config.c["downstream_cx_total"].inc()
-        self.config.c["downstream_cx_http1_total"].inc()
+        if self.http2_factory is None:
+            self.config.c["downstream_cx_http1_total"].inc()
         self.config.cx_active.inc()
         self._arm_idle()
+
+    def _sniff(self, data: bytes) -> bytes | None:
+        """codec_type AUTO: the HTTP/2 preface hands the connection over (None), else HTTP/1."""
+        data = self.sniffed + data
+        n = min(len(data), len(PREFACE))
+        if data[:n] != PREFACE[:n]:
+            self.http2_factory = None
+            self.config.c["downstream_cx_http1_total"].inc()
+            return data
+        if n < 3:  # "P" could still be POST, PUT or PATCH
+            self.sniffed = data
+            return None
+        h2conn = self.http2_factory()
+        h2conn.adopted = True  # counted as a connection already
+        for t in (self.idle_timer, self.request_timer):
+            if t:
+                t.cancel()
+        self.transport.set_protocol(h2conn)
+        h2conn.connection_made(self.transport)
+        h2conn.data_received(data)
+        return None
 
     def _arm_idle(self) -> None:
         """Note activity; one timer per connection re-arms itself lazily (no timer per request)."""
@@ -200,6 +235,10 @@ class HttpConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
+        if self.http2_factory is not None:
+            data = self._sniff(data)
+            if data is None:
+                return
         if self.request_timer is None and self.config.request_timeout:
             self.request_timer = self.loop.call_later(
                 self.config.request_timeout, self._on_request_timeout
@@ -254,6 +293,11 @@ class HttpConnection(asyncio.Protocol):
                 self.transport.resume_reading()
             self.active = ActiveStream(self, msg)
             self.active.start()
+
+    def send_response(self, stream: ActiveStream, headers: HeaderMap, body: bytes) -> None:
+        close = not stream.msg.keep_alive or self.closing
+        head = stream.method == "HEAD"
+        self.write_response(http1.encode_response(headers, body, close, head_only=head), close)
 
     def write_response(self, data: bytes, close: bool) -> None:
         if self.transport.is_closing():

@@ -1,11 +1,21 @@
 """HTTP/1.1 upstream connection pool: one request at a time per connection, idle reuse.
 
-Mirrors source/common/http/http1/conn_pool.cc and source/common/conn_pool/conn_pool_base.cc
-(ConnPoolImplBase: attach to a ready client, else create one if the cluster's
-`max_connections` allows, else queue as pending up to `max_pending_requests`). Stats:
-`upstream_cx_total`, `upstream_cx_active`, `upstream_cx_connect_fail`, `upstream_cx_overflow`,
-`upstream_rq_pending_total`, `upstream_rq_pending_active`, `upstream_rq_pending_overflow`.
-Omitted: HTTP/2 multiplexing, TLS, connection idle timeout and max requests per connection.
+Mirrors source/common/http/http1/conn_pool.cc, source/common/conn_pool/conn_pool_base.cc
+(ConnPoolImplBase::newStreamImpl: attach to a ready client, else create one if the
+cluster's `max_connections` allows, else queue as pending up to `max_pending_requests`;
+a pending stream can be cancelled) and source/common/http/codec_client.cc (the response
+decoder is called back from the connection's read event, no task per request).
+Stats: `upstream_cx_total`, `upstream_cx_active`, `upstream_cx_connect_fail`,
+`upstream_cx_overflow`, `upstream_rq_pending_total`, `upstream_rq_pending_active`,
+`upstream_rq_pending_overflow`.
+Contract: `new_stream(host, callbacks)` calls exactly one of `callbacks.on_pool_ready(conn)`
+or `callbacks.on_pool_failure(reason)` ("overflow" or "connect_failure"), possibly before it
+returns, unless the returned handle is cancelled first.
+With a cluster's UpstreamTlsContext the connection is TLS (asyncio's ssl transport).
+With `http2`, one multiplexed upstream_http2 connection per host carries as many streams as the
+server's SETTINGS allow; streams beyond that wait as pending (http2/conn_pool.cc).
+Omitted: more than one HTTP/2 connection per host, connection idle timeout and max requests
+per connection.
 """
 
 from __future__ import annotations
@@ -15,30 +25,28 @@ import collections
 
 from miniproxy.envoy import http1
 from miniproxy.envoy.host import Host
+from miniproxy.envoy.upstream_http2 import Http2UpstreamConnection
 
-
-class ConnectFailure(Exception):
-    """The TCP connect failed or timed out (UF)."""
-
-
-class UpstreamReset(Exception):
-    """The upstream closed or broke the connection mid-response (UC / UR)."""
-
-
-class Overflow(Exception):
-    """A circuit breaker refused the request (UO)."""
+OVERFLOW = "overflow"
+CONNECT_FAILURE = "connect_failure"
 
 
 class UpstreamConnection(asyncio.Protocol):
-    """ActiveClient + CodecClient: one TCP connection speaking HTTP/1.1 to a host."""
+    """ActiveClient + CodecClient: one TCP (or TLS) connection to a host, one request at a time."""
 
     def __init__(self, pool: ConnPool, host: Host) -> None:
         self.pool = pool
         self.host = host
         self.transport: asyncio.Transport | None = None
         self.parser = http1.ResponseParser()
-        self.waiter: asyncio.Future | None = None
+        self.decoder = None  # the UpstreamRequest waiting for this connection's response
         self.closed = False
+        self.loop = asyncio.get_running_loop()
+        # The response deadline of the request in flight, watched by one lazily re-armed timer
+        # per connection instead of a timer per request (keep-alive requests reuse it).
+        self.deadline: float | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_when = 0.0
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -47,116 +55,231 @@ class UpstreamConnection(asyncio.Protocol):
         try:
             msg = self.parser.feed(data)
         except http1.CodecError as e:
-            self._fail(UpstreamReset(e.details))
+            self._reset(e.details)
             self.transport.close()
             return
-        if msg is not None and self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(msg)
+        if msg is not None:
+            decoder, self.decoder = self.decoder, None
+            if decoder is not None:
+                decoder.on_upstream_response(self, msg)
 
     def eof_received(self):
         msg = self.parser.feed_eof()
-        if msg is not None and self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(msg)
+        if msg is not None:
+            decoder, self.decoder = self.decoder, None
+            if decoder is not None:
+                decoder.on_upstream_response(self, msg)
         return False
 
     def connection_lost(self, exc) -> None:
         self.closed = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         self.pool.on_close(self)
-        self._fail(UpstreamReset("upstream connection closed"))
+        self._reset("upstream connection closed")
 
-    def _fail(self, exc: Exception) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_exception(exc)
+    def _reset(self, reason: str) -> None:
+        decoder, self.decoder = self.decoder, None
+        if decoder is not None:
+            decoder.on_upstream_reset(reason)
 
-    def send_request(self, data: bytes, head: bool) -> asyncio.Future:
-        """Write the request; the future resolves to the response Message (or a reset)."""
-        self.parser = http1.ResponseParser()
-        self.parser.head_request = head
-        self.waiter = asyncio.get_running_loop().create_future()
+    def send_request(self, request, head: bool, decoder, deadline: float | None) -> None:
+        """Write the request; the decoder gets on_upstream_response, on_upstream_reset or,
+        past `deadline` (loop time), on_timeout."""
+        data = request.wire
+        self.parser.reset(head)
+        self.decoder = decoder
+        self.deadline = deadline
+        timer = self.timer
+        if deadline is not None and (timer is None or self.timer_when > deadline):
+            if timer is not None:
+                timer.cancel()
+            self.timer = self.loop.call_at(deadline, self._on_timer)
+            self.timer_when = deadline
         self.transport.write(data)
-        return self.waiter
+
+    def _on_timer(self) -> None:
+        self.timer = None
+        if self.decoder is None or self.deadline is None:
+            return
+        if self.loop.time() < self.deadline:
+            self.timer = self.loop.call_at(self.deadline, self._on_timer)
+            self.timer_when = self.deadline
+            return
+        decoder, self.decoder = self.decoder, None
+        decoder.on_timeout()
+
+    def close(self) -> None:
+        self.decoder = None
+        if self.transport is not None:
+            self.transport.close()
+
+    def abandon(self, decoder) -> None:
+        """Give up the exchange in flight (a timeout, a downstream reset): HTTP/1 must close."""
+        self.close()
+
+
+class PendingStream:
+    """A request waiting for a connection (ConnPoolImplBase::PendingStream); cancellable."""
+
+    __slots__ = ("pool", "host", "callbacks", "cancelled")
+
+    def __init__(self, pool: ConnPool, host: Host, callbacks) -> None:
+        self.pool = pool
+        self.host = host
+        self.callbacks = callbacks
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        if not self.cancelled:
+            self.cancelled = True
+            self.callbacks = None
+            self.pool.on_pending_done(self)
 
 
 class ConnPool:
     """Connections to the hosts of one cluster on one event loop."""
 
-    def __init__(self, cluster) -> None:
+    def __init__(
+        self, cluster, ssl_context=None, server_hostname: str | None = None, http2: bool = False
+    ) -> None:
         self.cluster = cluster
+        self.http2 = http2
         self.idle: dict[Host, collections.deque[UpstreamConnection]] = {}
-        self.pending: collections.deque[tuple[Host, asyncio.Future]] = collections.deque()
+        # HTTP/2: one multiplexed connection per host, and the hosts being connected to.
+        self.h2conns: dict[Host, Http2UpstreamConnection] = {}
+        self.connecting: set[Host] = set()
+        self.pending: collections.deque[PendingStream] = collections.deque()
         self.connect_timeout = cluster.connect_timeout
+        self.ssl_context = ssl_context
+        self.server_hostname = server_hostname
+        self.tasks: set[asyncio.Task] = set()
 
-    def try_acquire(self, host: Host) -> UpstreamConnection | None:
-        """The fast path: a ready idle connection to host, if any."""
+    def new_stream(self, host: Host, callbacks) -> PendingStream | None:
+        """Attach to an idle connection now, or queue; returns a handle while queued."""
+        if self.http2:
+            conn = self.h2conns.get(host)
+            if conn is not None and conn.has_capacity():
+                callbacks.on_pool_ready(conn)
+                return None
         idle = self.idle.get(host)
         while idle:
             conn = idle.pop()
             if not conn.closed:
-                return conn
-        return None
-
-    async def acquire(self, host: Host) -> UpstreamConnection:
-        conn = self.try_acquire(host)
-        if conn is not None:
-            return conn
-        cb = self.cluster.resources
-        st = self.cluster.stats
-        if not cb.pending_requests.can_create():
+                callbacks.on_pool_ready(conn)
+                return None
+        res, st = self.cluster.resources, self.cluster.stats
+        if not res.pending_requests.can_create():
             st.upstream_rq_pending_overflow.inc()
-            raise Overflow("pending")
+            callbacks.on_pool_failure(OVERFLOW)
+            return None
         st.upstream_rq_pending_total.inc()
         st.upstream_rq_pending_active.inc()
-        cb.pending_requests.inc()
-        try:
-            if cb.connections.can_create():
-                return await self._connect(host)
+        res.pending_requests.inc()
+        pending = PendingStream(self, host, callbacks)
+        self.pending.append(pending)
+        if self.http2 and (host in self.connecting or host in self.h2conns):
+            pass  # wait for the connection under way, or for a stream slot on the open one
+        elif res.connections.can_create():
+            self._connect(host)
+        else:
             st.upstream_cx_overflow.inc()
-            fut = asyncio.get_running_loop().create_future()
-            self.pending.append((host, fut))
-            return await fut
-        finally:
-            cb.pending_requests.dec()
-            st.upstream_rq_pending_active.dec()
+        return pending
 
-    async def _connect(self, host: Host) -> UpstreamConnection:
+    def on_pending_done(self, pending: PendingStream) -> None:
+        """The pending stream got a connection, failed or was cancelled: leave the queue."""
+        try:
+            self.pending.remove(pending)
+        except ValueError:
+            return
+        self.cluster.resources.pending_requests.dec()
+        self.cluster.stats.upstream_rq_pending_active.dec()
+
+    def _take_pending(self, host: Host) -> PendingStream | None:
+        for p in self.pending:
+            if p.host is host:
+                self.on_pending_done(p)
+                return p
+        return None
+
+    def _connect(self, host: Host) -> None:
         st = self.cluster.stats
-        loop = asyncio.get_running_loop()
         self.cluster.resources.connections.inc()
         st.upstream_cx_total.inc()
         st.upstream_cx_active.inc()
         host.stats.cx_total += 1
         host.stats.cx_active += 1
+        self.connecting.add(host)
+        task = asyncio.get_running_loop().create_task(self._establish(host))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _establish(self, host: Host) -> None:
+        loop = asyncio.get_running_loop()
+        scheme = "https" if self.ssl_context else "http"
         try:
             _, conn = await asyncio.wait_for(
                 loop.create_connection(
-                    lambda: UpstreamConnection(self, host), host.address, host.port
+                    lambda: (
+                        Http2UpstreamConnection(self, host, scheme)
+                        if self.http2
+                        else UpstreamConnection(self, host)
+                    ),
+                    host.address,
+                    host.port,
+                    ssl=self.ssl_context,
+                    # "" sends no SNI: Envoy sends one only when `sni` is configured.
+                    server_hostname=self.server_hostname if self.ssl_context else None,
                 ),
                 self.connect_timeout,
             )
         except (TimeoutError, OSError) as e:
-            st.upstream_cx_connect_fail.inc()
+            self.connecting.discard(host)
+            self.cluster.stats.upstream_cx_connect_fail.inc()
             host.stats.cx_connect_fail += 1
+            # This connection was for the oldest request waiting on host (on HTTP/2, for all
+            # of them): it fails (UF).
+            failed = []
+            while (p := self._take_pending(host)) is not None:
+                failed.append(p)
+                if not self.http2:
+                    break
             self._release_slot(host)
-            raise ConnectFailure(str(e) or type(e).__name__) from None
-        return conn
-
-    def release(self, conn: UpstreamConnection, reusable: bool) -> None:
-        """The response is done: hand the connection to a waiter, park it, or close it."""
-        if not reusable or conn.closed:
-            conn.transport.close()
+            for p in failed:
+                p.callbacks.on_pool_failure(CONNECT_FAILURE, str(e) or type(e).__name__)
             return
-        for i, (host, fut) in enumerate(self.pending):
-            if host is conn.host and not fut.done():
-                del self.pending[i]
-                fut.set_result(conn)
-                return
-        if self.pending:
+        self.connecting.discard(host)
+        self._ready(conn)
+
+    def _ready(self, conn: UpstreamConnection) -> None:
+        """onUpstreamReady: give the connection to a waiting stream for its host, or park it."""
+        if self.http2:
+            if not conn.closed:
+                self.h2conns[conn.host] = conn
+            while conn.has_capacity() and (p := self._take_pending(conn.host)) is not None:
+                p.callbacks.on_pool_ready(conn)
+            return
+        pending = self._take_pending(conn.host)
+        if pending is not None:
+            pending.callbacks.on_pool_ready(conn)
+            return
+        if self.pending and any(not p.cancelled for p in self.pending):
             # Waiters want other hosts: free this slot so one of them can connect.
             conn.transport.close()
             return
         self.idle.setdefault(conn.host, collections.deque()).append(conn)
 
-    def on_close(self, conn: UpstreamConnection) -> None:
+    def release(self, conn: UpstreamConnection, reusable: bool) -> None:
+        """The response is done: hand the connection to a waiter, park it, or close it."""
+        if not reusable or conn.closed:
+            conn.close()
+            return
+        self._ready(conn)
+
+    def on_close(self, conn) -> None:
+        if self.h2conns.get(conn.host) is conn:
+            del self.h2conns[conn.host]
         idle = self.idle.get(conn.host)
         if idle and conn in idle:
             idle.remove(conn)
@@ -168,26 +291,15 @@ class ConnPool:
         host.stats.cx_active -= 1
         self.cluster.stats.upstream_cx_destroy.inc()
         # A freed slot lets a queued request open its own connection.
-        while self.pending:
-            h, fut = self.pending.popleft()
-            if not fut.done():
-                task = asyncio.ensure_future(self._connect(h))
-                task.add_done_callback(lambda t, f=fut: _chain(t, f))
-                return
+        if self.pending and self.cluster.resources.connections.can_create():
+            self._connect(self.pending[0].host)
 
     def close(self) -> None:
         for dq in self.idle.values():
             for conn in dq:
                 conn.transport.close()
         self.idle.clear()
-
-
-def _chain(task: asyncio.Future, fut: asyncio.Future) -> None:
-    if fut.done():
-        if not task.exception():
-            task.result().transport.close()
-        return
-    if task.exception():
-        fut.set_exception(task.exception())
-    else:
-        fut.set_result(task.result())
+        for conn in list(self.h2conns.values()):
+            conn.close()
+        for t in self.tasks:
+            t.cancel()

@@ -31,6 +31,11 @@ class FilterManager:
         self.filters = filters
         self.stream = stream  # the HCM's ActiveStream: route table, connection, sink
         self.stream_info = info
+        # What filters may read, copied from the stream (attributes: filters read them often).
+        self.connection = stream.connection
+        self.loop = stream.loop
+        self.cluster_manager = stream.cluster_manager
+        self.random_value = stream.random_value
         self.request_headers: HeaderMap | None = None
         self.body = bytearray()
         self._h = self._d = 0
@@ -154,23 +159,6 @@ class FilterManager:
         # Each filter points back at us (its callbacks): dropping our side of that cycle lets
         # reference counting free the whole stream at once, instead of leaving ~20 objects
         # per request for the cyclic garbage collector, whose pauses cost ~20% of the CPU.
-
-    # -- what filters may read ---------------------------------------------------------
-    @property
-    def connection(self):
-        return self.stream.connection
-
-    @property
-    def loop(self):
-        return self.stream.loop
-
-    @property
-    def cluster_manager(self):
-        return self.stream.cluster_manager
-
-    @property
-    def random_value(self) -> int:
-        return self.stream.random_value
 
 
 def local_reply_bytes(code: int, body: str) -> bytes:

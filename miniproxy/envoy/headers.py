@@ -3,7 +3,8 @@
 Mirrors envoy/http/header_map.h and source/common/http/header_map_impl.cc: names are stored
 lower-case, pseudo-headers (`:method`, `:path`, `:authority`, `:scheme`, `:status`) live in
 the same map, and repeated headers keep their order.
-Omitted: the O(1) inline-header table (a list scan is fast enough for ~20 headers).
+Omitted: the O(1) inline-header table (a list scan is fast enough for ~20 headers; the
+methods below are plain loops because they run a dozen times per proxied request).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ class HeaderMap:
     __slots__ = ("_items",)
 
     def __init__(self, items: list[tuple[str, str]] | None = None) -> None:
-        self._items: list[list[str]] = [[k.lower(), v] for k, v in items or ()]
+        self._items: list[list[str]] = [[k.lower(), v] for k, v in items] if items else []
 
     def add(self, key: str, value: str) -> None:
         self._items.append([key, value])
@@ -33,15 +34,19 @@ class HeaderMap:
 
     def set(self, key: str, value: str) -> None:
         """setReferenceKey: replace every existing value with one."""
-        items = self._items
-        for i, item in enumerate(items):
+        found = None
+        repeated = False
+        for item in self._items:
             if item[0] == key:
-                item[1] = value
-                rest = items[i + 1 :]
-                if any(it[0] == key for it in rest):  # rare: drop the repeated values
-                    items[i + 1 :] = [it for it in rest if it[0] != key]
-                return
-        items.append([key, value])
+                if found is None:
+                    item[1] = value
+                    found = item
+                else:
+                    repeated = True
+        if found is None:
+            self._items.append([key, value])
+        elif repeated:  # rare: drop the repeated values
+            self._items = [it for it in self._items if it[0] != key or it is found]
 
     def remove(self, key: str) -> None:
         self._items = [it for it in self._items if it[0] != key]
@@ -56,7 +61,10 @@ class HeaderMap:
         return m
 
     def __contains__(self, key: str) -> bool:
-        return any(it[0] == key for it in self._items)
+        for item in self._items:  # noqa: SIM110 - a plain loop beats any() over a generator
+            if item[0] == key:
+                return True
+        return False
 
     def __len__(self) -> int:
         return len(self._items)

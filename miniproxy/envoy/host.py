@@ -47,12 +47,12 @@ class Host:
     health_flags: int = 0
     stats: HostStats = field(default_factory=HostStats)
 
-    @property
-    def address_string(self) -> str:
-        """Address::Instance::asString, the key ring hash and Maglev hash."""
+    def __post_init__(self) -> None:
+        # Address::Instance::asString, the key ring hash and Maglev hash; read per request.
         if ":" in self.address:
-            return f"[{self.address}]:{self.port}"
-        return f"{self.address}:{self.port}"
+            self.address_string = f"[{self.address}]:{self.port}"
+        else:
+            self.address_string = f"{self.address}:{self.port}"
 
     def healthy(self) -> bool:
         return self.health_flags & ~PENDING_ACTIVE_HC == 0

@@ -5,6 +5,9 @@ and the limits of source/common/http/conn_manager_config.h (max_request_headers_
 and max_headers_count, 100, answered with 431). Sans-I/O like h11: `feed()` bytes, take
 complete messages. Header names are lower-cased and HTTP/1 pseudo-headers (`:method`,
 `:path`, `:authority`, `:status`) are carried in the HeaderMap as Envoy does.
+Speed: a head is decoded once and its field lines are matched by one regular expression;
+a line it does not match sends the head through the line-by-line checker, which names the
+error. Lower-cased names come from a small cache, so common names are not lowered per request.
 Omitted: streaming bodies (a message is delivered once complete), trailers, upgrades/CONNECT,
 HTTP/1.0 keep-alive negotiation beyond `Connection: keep-alive`.
 """
@@ -40,24 +43,24 @@ class Message:
     version: str = "HTTP/1.1"
 
 
-def _split_head(buf: bytearray, limit: int) -> tuple[bytes, int] | None:
-    end = buf.find(b"\r\n\r\n")
-    if end < 0:
-        if len(buf) > limit:
-            raise CodecError(431, "headers size exceeds limit")
-        return None
-    if end > limit:
-        raise CodecError(431, "headers size exceeds limit")
-    return bytes(buf[:end]), end + 4
-
-
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# field-line = field-name ":" OWS field-value OWS CRLF (RFC 9112 section 5), anchored per line.
+_FIELD = re.compile(r"^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([^\r\n]*?)[ \t]*\r\n", re.M)
+_NAMES: dict[str, str] = {}
 
 
-def _parse_fields(lines: list[str], items: list) -> None:
-    """field-line = field-name ":" OWS field-value OWS (RFC 9112 section 5); names lower-cased."""
+def _lower(name: str) -> str:
+    low = name.lower()
+    if len(_NAMES) < 512:
+        _NAMES[name] = low
+    return low
+
+
+def _check_fields(lines: list[str]) -> list[list[str]]:
+    """The slow path: line by line, to name the error the fast match could not."""
     if len(lines) > MAX_HEADERS_COUNT:
         raise CodecError(431, "too many headers")
+    items = []
     token = _TOKEN.fullmatch
     for line in lines:
         name, sep, value = line.partition(":")
@@ -69,18 +72,24 @@ def _parse_fields(lines: list[str], items: list) -> None:
                 else "http1.invalid_characters",
             )
         items.append([name.lower(), value.strip(" \t")])
+    return items
+
+
+def parse_fields(text: str, start: int) -> list[list[str]]:
+    """Field lines of text[start:], each ending in CRLF, as [lower-case name, value] pairs."""
+    found = _FIELD.findall(text, start)
+    if len(found) != text.count("\r\n", start):
+        return _check_fields(text[start:-2].split("\r\n"))
+    if len(found) > MAX_HEADERS_COUNT:
+        raise CodecError(431, "too many headers")
+    names = _NAMES
+    return [[names.get(n) or _lower(n), v] for n, v in found]
 
 
 class _BodyReader:
     """Reads a body framed by Content-Length, chunked encoding, or connection close."""
 
-    def __init__(self, headers: HeaderMap, until_close: bool) -> None:
-        te = cl = None
-        for k, v in headers._items:
-            if k == "content-length":
-                cl = v
-            elif k == "transfer-encoding":
-                te = v
+    def __init__(self, cl: str | None, te: str | None, until_close: bool) -> None:
         self.chunked = te is not None and te.lower().endswith("chunked")
         self.remaining = -1
         if self.chunked:
@@ -98,36 +107,35 @@ class _BodyReader:
         self.body = bytearray()
         self.state = "size"
 
-    def feed(self, buf: bytearray) -> bool:
-        """Consume body bytes from buf; True when the body is complete."""
+    def feed(self, buf: bytes, pos: int) -> tuple[int, bool]:
+        """Consume body bytes from buf[pos:]; the new position and whether the body is done."""
         if self.chunked:
-            return self._feed_chunked(buf)
+            return self._feed_chunked(buf, pos)
         if self.until_close:
-            self.body += buf
-            del buf[:]
-            return False
-        take = min(self.remaining, len(buf))
-        self.body += buf[:take]
-        del buf[:take]
-        self.remaining -= take
-        return self.remaining == 0
+            self.body += buf[pos:]
+            return len(buf), False
+        take = min(self.remaining, len(buf) - pos)
+        if take:
+            self.body += buf[pos : pos + take]
+            self.remaining -= take
+        return pos + take, self.remaining == 0
 
-    def _feed_chunked(self, buf: bytearray) -> bool:
+    def _feed_chunked(self, buf: bytes, pos: int) -> tuple[int, bool]:
         # States: "size" line, "data" of self.remaining bytes, "crlf" after data, "trailer".
         while True:
-            if self.state in ("size", "trailer", "crlf"):
-                eol = buf.find(b"\r\n")
+            if self.state != "data":
+                eol = buf.find(b"\r\n", pos)
                 if eol < 0:
-                    return False
-                line = bytes(buf[:eol])
-                del buf[: eol + 2]
+                    return pos, False
+                line = buf[pos:eol]
+                pos = eol + 2
                 if self.state == "crlf":
                     if line:
                         raise CodecError(400, "http1.invalid_chunk_size")
                     self.state = "size"
                 elif self.state == "trailer":
                     if not line:
-                        return True
+                        return pos, True
                 else:
                     try:
                         n = int(line.split(b";")[0].strip(), 16)
@@ -137,114 +145,162 @@ class _BodyReader:
                     if len(self.body) + n > MAX_BODY:
                         raise CodecError(413, "body too large")
                 continue
-            take = min(self.remaining, len(buf))
+            take = min(self.remaining, len(buf) - pos)
             if take == 0:
-                return False
-            self.body += buf[:take]
-            del buf[:take]
+                return pos, False
+            self.body += buf[pos : pos + take]
+            pos += take
             self.remaining -= take
             if self.remaining == 0:
                 self.state = "crlf"
 
 
-def _keep_alive(version: str, headers: HeaderMap) -> bool:
-    conn = (headers.get("connection") or "").lower()
+def _keep_alive(version: str, conn: str | None) -> bool:
+    conn = (conn or "").lower()
     if version == "HTTP/1.0":
         return "keep-alive" in conn
     return "close" not in conn
+
+
+def _find_head(buf: bytes, pos: int, limit: int) -> int:
+    """Index of the blank line ending the head that starts at pos, or -1 if not yet here."""
+    end = buf.find(b"\r\n\r\n", pos)
+    if end < 0:
+        if len(buf) - pos > limit:
+            raise CodecError(431, "headers size exceeds limit")
+        return -1
+    if end - pos > limit:
+        raise CodecError(431, "headers size exceeds limit")
+    return end
 
 
 class RequestParser:
     """ServerConnectionImpl's parsing half: feed bytes, pop complete requests."""
 
     def __init__(self, max_headers_kb: int = MAX_HEADERS_KB) -> None:
-        self.buf = bytearray()
+        self.buf = b""
         self.limit = max_headers_kb * 1024
         # Set when a request asked `Expect: 100-continue` and its body has not arrived: the
         # connection answers "100 Continue" itself, as Envoy does (proxy_100_continue off).
         self.continue_needed = False
-        self._head: tuple[HeaderMap, str] | None = None
+        self._head: tuple[HeaderMap, str, bool] | None = None
         self._body: _BodyReader | None = None
 
     def feed(self, data: bytes) -> list[Message]:
-        self.buf += data
+        buf = self.buf + data if self.buf else data
         out: list[Message] = []
+        pos = 0
         while True:
             if self._head is None:
-                split = _split_head(self.buf, self.limit)
-                if split is None:
-                    return out
-                head, consumed = split
-                del self.buf[:consumed]
-                self._head = self._parse_head(head)
-                self._body = _BodyReader(self._head[0], until_close=False)
-                expect = self._head[0].get("expect")
+                while buf.startswith(b"\r\n", pos):  # empty lines before a request-line
+                    pos += 2
+                end = _find_head(buf, pos, self.limit)
+                if end < 0:
+                    break
+                self._head, cl, te, expect = self._parse_head(buf[pos : end + 2])
+                pos = end + 4
+                if cl is None and te is None:
+                    headers, version, keep = self._head
+                    self._head = None
+                    out.append(Message(headers, b"", keep, version))
+                    if pos >= len(buf):
+                        break
+                    continue
+                self._body = _BodyReader(cl, te, until_close=False)
+                pos, done = self._body.feed(buf, pos)
                 if expect and expect.lower() == "100-continue" and self._head[1] == "HTTP/1.1":
-                    self.continue_needed = not self._body.feed(self.buf)
-            if not self._body.feed(self.buf):
-                return out
-            headers, version = self._head
-            out.append(
-                Message(headers, bytes(self._body.body), _keep_alive(version, headers), version)
-            )
+                    self.continue_needed = not done
+            else:
+                pos, done = self._body.feed(buf, pos)
+            if not done:
+                break
+            headers, version, keep = self._head
+            out.append(Message(headers, bytes(self._body.body), keep, version))
             self._head = None
             self._body = None
+        self.buf = buf[pos:] if pos < len(buf) else b""
+        return out
 
     @staticmethod
-    def _parse_head(head: bytes) -> tuple[HeaderMap, str]:
-        lines = head.decode("latin-1").lstrip("\r\n").split("\r\n")
-        parts = lines[0].split(" ")
+    def _parse_head(head: bytes):
+        text = head.decode("latin-1")
+        eol = text.find("\r\n")
+        parts = text[:eol].split(" ")
         if len(parts) != 3 or not parts[0] or not parts[1]:
             raise CodecError(400, "http1.codec_error")
         method, target, version = parts
-        if version not in ("HTTP/1.1", "HTTP/1.0"):
+        if version != "HTTP/1.1" and version != "HTTP/1.0":
+            raise CodecError(400, "http1.codec_error")
+        items = parse_fields(text, eol + 2)
+        index = dict(items)
+        host = index.get("host")
+        if host is not None:
+            for item in items:
+                if item[0] == "host":
+                    item[0] = ":authority"  # HTTP/1 Host becomes the :authority pseudo-header
+                    break
+        elif version == "HTTP/1.1":
             raise CodecError(400, "http1.codec_error")
         headers = HeaderMap()
-        items = headers._items
-        items.append([":method", method])
-        items.append([":path", target])
-        _parse_fields(lines[1:], items)
-        for item in items:
-            if item[0] == "host":
-                item[0] = ":authority"  # HTTP/1 Host becomes the :authority pseudo-header
-                break
-        else:
-            if version == "HTTP/1.1":
-                raise CodecError(400, "http1.codec_error")
-        return headers, version
+        headers._items = [[":method", method], [":path", target], *items]
+        keep = _keep_alive(version, index.get("connection"))
+        return (
+            (headers, version, keep),
+            index.get("content-length"),
+            index.get("transfer-encoding"),
+            index.get("expect"),
+        )
 
 
 class ResponseParser:
     """ClientConnectionImpl's parsing half, for the request it was told about."""
 
     def __init__(self) -> None:
-        self.buf = bytearray()
-        self._head: tuple[HeaderMap, str] | None = None
+        self.buf = b""
+        self._head: tuple[HeaderMap, str, str | None] | None = None
         self._body: _BodyReader | None = None
         self.head_request = False
 
+    def reset(self, head_request: bool) -> None:
+        """Expect the response to a new request (HEAD responses carry no body)."""
+        self.buf = b""
+        self._head = self._body = None
+        self.head_request = head_request
+
     def feed(self, data: bytes) -> Message | None:
-        self.buf += data
-        while True:
+        buf = self.buf + data if self.buf else data
+        pos = 0
+        msg = None
+        while msg is None:
             if self._head is None:
-                split = _split_head(self.buf, MAX_HEADERS_KB * 1024)
-                if split is None:
-                    return None
-                head, consumed = split
-                del self.buf[:consumed]
-                headers, version = self._parse_head(head)
-                status = int(headers.get(":status") or 0)
+                while buf.startswith(b"\r\n", pos):  # as llhttp, skip CRLFs before a status-line
+                    pos += 2
+                end = _find_head(buf, pos, MAX_HEADERS_KB * 1024)
+                if end < 0:
+                    break
+                headers, version, status, cl, te, conn = self._parse_head(buf[pos : end + 2])
+                pos = end + 4
                 if 100 <= status < 200:
                     continue  # 100-continue and friends are swallowed like Envoy does
-                self._head = (headers, version)
-                bodyless = self.head_request or status in (204, 304)
-                self._body = _BodyReader(headers, until_close=not bodyless)
-                if bodyless:
-                    self._body.remaining = 0
-                    self._body.chunked = self._body.until_close = False
-            if not self._body.feed(self.buf):
-                return None
-            return self._finish()
+                bodyless = self.head_request or status == 204 or status == 304
+                if te is None and cl is not None and cl.isdigit() and not bodyless:
+                    n = int(cl)
+                    if len(buf) - pos >= n:  # the common case: the whole body is here
+                        msg = Message(
+                            headers, buf[pos : pos + n], _keep_alive(version, conn), version
+                        )
+                        pos += n
+                        break
+                self._head = (headers, version, conn)
+                self._body = _BodyReader(
+                    None if bodyless else cl, None if bodyless else te, until_close=not bodyless
+                )
+            pos, done = self._body.feed(buf, pos)
+            if not done:
+                break
+            msg = self._finish()
+        self.buf = buf[pos:] if pos < len(buf) else b""
+        return msg
 
     def feed_eof(self) -> Message | None:
         """The upstream closed: a read-until-close body is complete, anything else is reset."""
@@ -253,23 +309,32 @@ class ResponseParser:
         return None
 
     def _finish(self) -> Message:
-        headers, version = self._head
-        keep = _keep_alive(version, headers) and not self._body.until_close
+        headers, version, conn = self._head
+        keep = _keep_alive(version, conn) and not self._body.until_close
         msg = Message(headers, bytes(self._body.body), keep, version)
         self._head = None
         self._body = None
         return msg
 
     @staticmethod
-    def _parse_head(head: bytes) -> tuple[HeaderMap, str]:
-        lines = head.decode("latin-1").split("\r\n")
-        parts = lines[0].split(" ", 2)
+    def _parse_head(head: bytes):
+        text = head.decode("latin-1")
+        eol = text.find("\r\n")
+        parts = text[:eol].split(" ", 2)
         if len(parts) < 2 or not parts[1].isdigit():
             raise CodecError(502, "upstream http1.codec_error")
+        items = parse_fields(text, eol + 2)
+        index = dict(items)
         headers = HeaderMap()
-        headers._items.append([":status", parts[1]])
-        _parse_fields(lines[1:], headers._items)
-        return headers, parts[0]
+        headers._items = [[":status", parts[1]], *items]
+        return (
+            headers,
+            parts[0],
+            int(parts[1]),
+            index.get("content-length"),
+            index.get("transfer-encoding"),
+            index.get("connection"),
+        )
 
 
 _HOP_BY_HOP = frozenset(
@@ -287,11 +352,20 @@ _HOP_BY_HOP = frozenset(
 
 def encode_request(headers: HeaderMap, body: bytes) -> bytes:
     """Serialize a request for an upstream HTTP/1.1 connection."""
-    head = [
-        f"{headers.get(':method')} {headers.get(':path')} HTTP/1.1\r\nhost: {headers.get(':authority') or ''}\r\n"
-    ]
-    head += [f"{k}: {v}\r\n" for k, v in headers._items if k[0] != ":" and k not in _HOP_BY_HOP]
-    if body or headers.get(":method") in ("POST", "PUT", "PATCH"):
+    method = path = authority = ""
+    head = [""]
+    for k, v in headers._items:
+        if k[0] == ":":
+            if k == ":method":
+                method = v
+            elif k == ":path":
+                path = v
+            elif k == ":authority":
+                authority = v
+        elif k not in _HOP_BY_HOP:
+            head.append(f"{k}: {v}\r\n")
+    head[0] = f"{method} {path} HTTP/1.1\r\nhost: {authority}\r\n"
+    if body or method in ("POST", "PUT", "PATCH"):
         head.append(f"content-length: {len(body)}\r\n")
     head.append("\r\n")
     return "".join(head).encode("latin-1") + body
@@ -299,10 +373,16 @@ def encode_request(headers: HeaderMap, body: bytes) -> bytes:
 
 def encode_response(headers: HeaderMap, body: bytes, close: bool, head_only: bool = False) -> bytes:
     """Serialize a response to a downstream HTTP/1.1 connection."""
-    status = headers.get(":status") or "200"
-    head = [f"HTTP/1.1 {status} {reason(int(status))}\r\n"]
-    head += [f"{k}: {v}\r\n" for k, v in headers._items if k[0] != ":" and k not in _HOP_BY_HOP]
-    if status not in ("204", "304"):
+    status = "200"
+    head = [""]
+    for k, v in headers._items:
+        if k[0] == ":":
+            if k == ":status":
+                status = v
+        elif k not in _HOP_BY_HOP:
+            head.append(f"{k}: {v}\r\n")
+    head[0] = f"HTTP/1.1 {status} {_REASONS.get(int(status), 'Unknown')}\r\n"
+    if status != "204" and status != "304":
         head.append(f"content-length: {len(body)}\r\n")
     if close:
         head.append("connection: close\r\n")

@@ -4,10 +4,15 @@ Mirrors source/common/listener_manager/listener_manager_impl.cc (addOrUpdateList
 removeListener, the `listener_manager.` stats; an updated listener keeps its socket when the
 address is unchanged, and connections accepted earlier keep the filter chain they started
 with), listener_impl.cc and filter_chain_manager_impl.cc (FilterChainManagerImpl::
-findFilterChain: destination port, destination IP, server name, source IP, source port — the
-most specific match wins, else `default_filter_chain`), and the `listener.<address>.` stats.
-Omitted: listener filters (TLS inspector, so `server_names` never match plaintext),
-UDP listeners, api_listener, draining timers, transport sockets.
+findFilterChain: destination port, destination IP, server name, transport protocol,
+application protocols, source IP, source port — the most specific match wins, else
+`default_filter_chain`), and the `listener.<address>.` stats. With the
+`envoy.filters.listener.tls_inspector` listener filter, the first bytes are held until the
+ClientHello is read (tls_inspector.py), so chains can match on SNI and ALPN; a chain with a
+`transport_socket` of `envoy.transport_sockets.tls` terminates TLS (ssl_socket.py) before its
+network filter sees the replayed bytes.
+Omitted: other listener filters, UDP listeners, api_listener, draining timers, TLS under
+tcp_proxy.
 """
 
 from __future__ import annotations
@@ -26,10 +31,16 @@ from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2
 
 from miniproxy.envoy.config import EnvoyException, unpack
 from miniproxy.envoy.conn_manager import HcmConfig, HttpConnection
+from miniproxy.envoy.http2 import Http2Connection
+from miniproxy.envoy.ssl_socket import SslSocket
 from miniproxy.envoy.tcp_proxy import TcpProxyConfig, handle_connection
+from miniproxy.envoy.tls_context import transport_socket
+from miniproxy.envoy.tls_inspector import Inspection, inspect
 from miniproxy.envoy.worker import post_to
 
 log = logging.getLogger("miniproxy.envoy.listener_manager")
+TLS_INSPECTOR = "envoy.filters.listener.tls_inspector"
+NO_INSPECTION = Inspection(done=True)
 
 
 def _nets(ranges) -> list:
@@ -52,7 +63,14 @@ class FilterChain:
         self.dest_nets = _nets(m.prefix_ranges)
         self.src_nets = _nets(m.source_prefix_ranges)
         self.src_ports = set(m.source_ports)
-        self.server_names = list(m.server_names)
+        self.server_names = [n.lower() for n in m.server_names]
+        self.transport_protocol = m.transport_protocol
+        self.application_protocols = set(m.application_protocols)
+        self.tls = (
+            transport_socket(pb.transport_socket, downstream=True)
+            if pb.HasField("transport_socket")
+            else None
+        )
         self.kind = ""
         self.config = None
         for f in pb.filters:
@@ -65,22 +83,58 @@ class FilterChain:
             raise EnvoyException(
                 "listener filter chain has no terminal network filter (http_connection_manager or tcp_proxy)"
             )
+        if self.tls is not None and self.kind == "tcp":
+            raise EnvoyException("tcp_proxy over a TLS transport socket is not supported here")
 
-    def score(self, dst_ip, dst_port: int, src_ip, src_port: int) -> tuple | None:
+    def _server_name_rank(self, name: str) -> tuple | None:
+        """Exact names beat the longest matching `*.suffix`, which beats no server_names."""
+        if not self.server_names:
+            return (0, 0)
+        if name in self.server_names:
+            return (2, 0)
+        best = -1
+        for n in self.server_names:
+            if n.startswith("*.") and name.endswith(n[1:]) and len(name) > len(n) - 1:
+                best = max(best, len(n))
+        return (1, best) if best >= 0 else None
+
+    def score(
+        self, dst_ip, dst_port: int, src_ip, src_port: int, hello: Inspection
+    ) -> tuple | None:
         """None when the chain does not match; else a tuple where larger is more specific."""
         if self.dest_port is not None and self.dest_port != dst_port:
             return None
         dl = max((n.prefixlen for n in self.dest_nets if dst_ip in n), default=-1)
         if self.dest_nets and dl < 0:
             return None
-        if self.server_names:
-            return None  # no SNI without a TLS inspector
+        sni = self._server_name_rank(hello.server_name)
+        if sni is None:
+            return None
+        detected = ("tls" if hello.tls else "raw_buffer") if hello is not NO_INSPECTION else ""
+        if self.transport_protocol and self.transport_protocol != detected:
+            return None
+        if self.application_protocols and not self.application_protocols & set(hello.alpn):
+            return None
         sl = max((n.prefixlen for n in self.src_nets if src_ip in n), default=-1)
         if self.src_nets and sl < 0:
             return None
         if self.src_ports and src_port not in self.src_ports:
             return None
-        return (self.dest_port is not None, dl, sl, bool(self.src_ports))
+        return (self.dest_port is not None, dl, sni, bool(self.transport_protocol),
+                bool(self.application_protocols), sl, bool(self.src_ports))  # fmt: skip
+
+
+def new_http_connection(config: HcmConfig, transport, on_close):
+    """The HCM's codec choice (codec_type): HTTP/2 if configured or ALPN chose "h2"; for AUTO
+    on plaintext, an HTTP/1 connection that switches if the HTTP/2 preface arrives."""
+    auto = config.codec_type == hcm_pb2.HttpConnectionManager.AUTO
+    if config.codec_type == hcm_pb2.HttpConnectionManager.HTTP2 or (
+        auto and transport.get_extra_info("alpn_protocol") == "h2"
+    ):
+        return Http2Connection(config, on_close)
+    if auto:
+        return HttpConnection(config, on_close, lambda: Http2Connection(config, on_close))
+    return HttpConnection(config, on_close)
 
 
 class _Slot:
@@ -91,33 +145,63 @@ class _Slot:
 
 
 class _Dispatch(asyncio.Protocol):
-    """The accepted connection's first protocol: choose a chain, then become its filter."""
+    """The accepted connection's first protocol: inspect, choose a chain, become its filter."""
 
     def __init__(self, slot: _Slot, worker_cx_total) -> None:
         self.slot = slot
         self.worker_cx_total = worker_cx_total
+        self.buf = b""
+        self.transport = None
+        self.listener = None
 
     def connection_made(self, transport) -> None:
-        lis = self.slot.listener
+        lis = self.listener = self.slot.listener
         lis.cx_total.inc()
         self.worker_cx_total.inc()
         lis.cx_active.inc()
-        chain = lis.find_filter_chain(transport)
+        self.transport = transport
+        if not lis.inspect_tls:
+            self._dispatch(NO_INSPECTION)
+
+    def data_received(self, data: bytes) -> None:
+        """Only while the TLS inspector waits for the whole ClientHello."""
+        self.buf += data
+        hello = inspect(self.buf)
+        if hello.done:
+            self._dispatch(hello)
+
+    def connection_lost(self, exc) -> None:
+        self.listener.on_close()  # closed before a filter chain took the connection
+
+    def _dispatch(self, hello: Inspection) -> None:
+        lis, transport, buffered = self.listener, self.transport, self.buf
+        chain = lis.find_filter_chain(transport, hello)
         if chain is None:
             lis.no_filter_chain_match.inc()
-            lis.cx_active.dec()
             transport.close()
             return
         if chain.kind == "http":
-            proto = HttpConnection(chain.config, on_close=lambda _c: lis.on_close())
+
+            def app(t):
+                return new_http_connection(chain.config, t, lambda _c: lis.on_close())
+
+            proto = (
+                SslSocket(chain.tls, app, lis.ssl_stats, hello.server_name)
+                if chain.tls
+                else app(transport)
+            )
             transport.set_protocol(proto)
             proto.connection_made(transport)
+            if buffered:
+                proto.data_received(buffered)
         else:
             loop = asyncio.get_running_loop()
             reader = asyncio.StreamReader()
             proto = asyncio.StreamReaderProtocol(reader)
             transport.set_protocol(proto)
             proto.connection_made(transport)
+            if buffered:
+                reader.feed_data(buffered)
             writer = asyncio.StreamWriter(transport, proto, reader, loop)
             task = loop.create_task(handle_connection(chain.config, reader, writer))
             task.add_done_callback(lambda _t: lis.on_close())
@@ -143,17 +227,22 @@ class Listener:
         self.cx_destroy = s.counter("downstream_cx_destroy")
         self.no_filter_chain_match = s.counter("no_filter_chain_match")
         self.cx_active = s.gauge("downstream_cx_active")
+        self.ssl_stats = {n: s.counter(f"ssl.{n}") for n in ("handshake", "connection_error")}
+        self.inspect_tls = any(
+            lf.name == TLS_INSPECTOR or lf.typed_config.type_url.endswith(".TlsInspector")
+            for lf in pb.listener_filters
+        )
         # One listen socket per worker loop: (loop, asyncio server).
         self.servers: list[tuple[asyncio.AbstractEventLoop, asyncio.AbstractServer]] = []
         self.slot = _Slot(self)
 
-    def find_filter_chain(self, transport) -> FilterChain | None:
+    def find_filter_chain(self, transport, hello: Inspection = NO_INSPECTION) -> FilterChain | None:
         peer = transport.get_extra_info("peername") or ("0.0.0.0", 0)
         local = transport.get_extra_info("sockname") or ("0.0.0.0", 0)
         src, dst = ipaddress.ip_address(peer[0]), ipaddress.ip_address(local[0])
         best, best_score = None, None
         for c in self.chains:
-            s = c.score(dst, local[1], src, peer[1])
+            s = c.score(dst, local[1], src, peer[1], hello)
             if s is not None and (best_score is None or s > best_score):
                 best, best_score = c, s
         return best or self.default_chain

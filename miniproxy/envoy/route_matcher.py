@@ -56,6 +56,11 @@ class RouteEntry:
     response_headers: HeaderParser | None = None
     per_filter: dict = field(default_factory=dict)
     hash_policy: list = field(default_factory=list)
+    rewrites: bool = False  # prefix_rewrite, regex_rewrite or host_rewrite_literal is set
+    # The non-empty header mutations of route, virtual host and route configuration, in
+    # the order the router applies them (set by RouteTable, so the router skips empty ones).
+    request_parsers: tuple = ()
+    response_parsers: tuple = ()
 
     def per_filter_config(self, name: str):
         """Most specific typed_per_filter_config: route, then virtual host."""
@@ -115,7 +120,7 @@ class _Route:
             ok = cmp == self.value or cmp.startswith(self.value + "/")
         else:
             ok = False
-        if not ok or not all(h.match(headers) for h in self.headers):
+        if not ok or (self.headers and not all(h.match(headers) for h in self.headers)):
             return False
         if self.query:
             params = query_params(headers.get(":path") or "")
@@ -163,6 +168,7 @@ def _entry(pb, vhost: VirtualHost, unpack_per_filter) -> RouteEntry:
     retry_pb = a.retry_policy if a.HasField("retry_policy") else vhost_retry(vhost)
     e.retry = RetryPolicy.from_proto(retry_pb) if retry_pb is not None else None
     e.hash_policy = list(a.hash_policy)
+    e.rewrites = bool(a.prefix_rewrite or a.HasField("regex_rewrite") or a.host_rewrite_literal)
     return e
 
 
@@ -189,6 +195,12 @@ class RouteTable:
         self.default: VirtualHost | None = None
         for vpb in pb.virtual_hosts:
             self._add_vhost(vpb, unpack_per_filter)
+        for vh in self.virtual_hosts():
+            for _, e in vh.routes:
+                req = (e.request_headers, vh.request_headers, self.request_headers)
+                e.request_parsers = tuple(p for p in req if p)
+                resp = (e.response_headers, vh.response_headers, self.response_headers)
+                e.response_parsers = tuple(p for p in resp if p)
         # Longest wildcard first, as findWildcardVirtualHost iterates its maps.
         self.suffix.sort(key=lambda x: -len(x[0]))
         self.prefix.sort(key=lambda x: -len(x[0]))
@@ -220,6 +232,12 @@ class RouteTable:
                         f"Only unique values for domains are permitted. Duplicate entry of domain {d} in route {self.name}"
                     )
                 self.exact[d] = vh
+
+    def virtual_hosts(self) -> list[VirtualHost]:
+        hosts = [*self.exact.values(), *(v for _, v in self.suffix), *(v for _, v in self.prefix)]
+        if self.default is not None:
+            hosts.append(self.default)
+        return list({id(v): v for v in hosts}.values())
 
     def find_virtual_host(self, host: str) -> VirtualHost | None:
         host = host.lower()

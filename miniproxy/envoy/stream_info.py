@@ -52,6 +52,7 @@ class StreamInfo:
     upstream_cluster: str = ""
     route_name: str = ""
     attempt_count: int = 0
+    protocol: str = "HTTP/1.1"  # %PROTOCOL%: HTTP/1.0, HTTP/1.1 or HTTP/2
 
     def set_response_flag(self, flag: str) -> None:
         self.response_flags.add(flag)

@@ -41,12 +41,14 @@ class Worker:
         self.thread.join(timeout=5)
 
 
-def post_to(loop: asyncio.AbstractEventLoop, fn, *args) -> None:
-    """Call fn on loop's thread: directly when we are already there."""
-    try:
-        current = asyncio.get_running_loop()
-    except RuntimeError:
-        current = None
+def post_to(loop: asyncio.AbstractEventLoop, fn, *args, current=None) -> None:
+    """Call fn on loop's thread: directly when we are already there. The request path passes
+    its own loop as `current` (asking asyncio for it costs a getpid() system call)."""
+    if current is None:
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
     if current is loop:
         fn(*args)
     elif not loop.is_closed():

@@ -38,8 +38,12 @@ class Recorder(StreamFilter):
 
 
 class Stream:
+    """The ActiveStream side the filter manager needs: what filters read, and the sink."""
+
     def __init__(self):
         self.responses = []
+        self.connection = self.loop = self.cluster_manager = None
+        self.random_value = 0
 
     def on_response(self, headers, body):
         self.responses.append((headers.get(":status"), body))
