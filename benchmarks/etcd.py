@@ -6,9 +6,13 @@ measures: Put throughput and p50/p99 latency at 1, 16 and 256 concurrent
 clients, linearizable Range throughput at 16 clients, and watch delivery
 latency (Put acknowledged → event received). Each figure also carries the
 members' CPU time per operation (user + system, from /proc), which a loaded
-shared machine disturbs far less than throughput. Prints one JSON line per
-figure, then one per ratio (miniraft / etcd). Bounded to about two minutes.
-Usage: .venv/bin/python benchmarks/etcd.py [--seconds 2.0]
+shared machine disturbs far less than throughput. Both clusters run side by
+side and every figure is measured in alternating slices (miniraft, etcd, etcd,
+miniraft, ...), so a shift in the machine's load hits both alike. Prints one
+JSON line per figure, then one per ratio (miniraft / etcd). Bounded to about
+two minutes; `--check-perf` adds `etcdctl check perf --load=s` on 3 members of
+each (two more minutes).
+Usage: .venv/bin/python benchmarks/etcd.py [--seconds 2.0] [--check-perf]
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import grpc
 
 from miniraft.api.etcdserverpb import rpc_pb2 as pb
 from miniraft.api.etcdserverpb import rpc_pb2_grpc as rpc
-from miniraft.server.procs import ProcCluster, wait_ready
+from miniraft.server.procs import ProcCluster, etcdctl, wait_ready
 
 VALUE = b"v" * 256
 
@@ -50,12 +54,19 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(len(xs) * p))] * 1000 if xs else 0.0
 
 
-async def load(stubs, clients: int, seconds: float, op) -> tuple[float, list[float]]:
+async def load(stubs, clients: int, seconds: float, op) -> tuple[int, list[float]]:
+    """(operations completed within `seconds`, latencies of all completed ones).
+
+    Requests still running at the deadline finish but do not count: the rate is
+    the window's, not stretched by a drain that penalises the slower system.
+    """
     lat: list[float] = []
     stop = time.monotonic() + seconds
     counter = itertools.count()
+    in_window = 0
 
     async def one(i: int) -> None:
+        nonlocal in_window
         stub = stubs[i % len(stubs)]
         while time.monotonic() < stop:
             t = time.monotonic()
@@ -63,11 +74,12 @@ async def load(stubs, clients: int, seconds: float, op) -> tuple[float, list[flo
                 await op(stub, next(counter))
             except grpc.aio.AioRpcError:
                 continue
-            lat.append(time.monotonic() - t)
+            done = time.monotonic()
+            lat.append(done - t)
+            in_window += done <= stop
 
-    t0 = time.monotonic()
     await asyncio.gather(*(one(i) for i in range(clients)))
-    return len(lat) / (time.monotonic() - t0), lat
+    return in_window, lat
 
 
 async def put(stub, n: int) -> None:
@@ -98,24 +110,47 @@ async def watch_latency(chans, seconds: float) -> list[float]:
     return lat
 
 
-async def measure(target: str, endpoints: list[str], pids: list[int], seconds: float, emit) -> dict:
-    chans = [grpc.aio.insecure_channel(e) for e in endpoints for _ in range(2)]
-    stubs = [rpc.KVStub(c) for c in chans]
-    out = {}
-    for clients in (1, 16, 256):
-        c0 = cpu_seconds(pids)
-        ops, lat = await load(stubs, clients, seconds, put)
-        out[("put", clients)] = ops
-        emit(target, "put", clients, ops, lat, cpu_seconds(pids) - c0)
-    c0 = cpu_seconds(pids)
-    ops, lat = await load(stubs, 16, seconds, get)
-    out[("range", 16)] = ops
-    emit(target, "range_linearizable", 16, ops, lat, cpu_seconds(pids) - c0)
-    lat = await watch_latency(chans, seconds)
-    out[("watch", 1)] = len(lat) / seconds
-    emit(target, "watch_put_to_event", 1, len(lat) / seconds, lat)
-    for c in chans:
-        await c.close()
+FIGURES = (("put", 1, put), ("put", 16, put), ("put", 256, put), ("range_linearizable", 16, get))
+
+
+class Target:
+    """One cluster under test: its name, member pids and gRPC channels."""
+
+    def __init__(self, name: str, endpoints: list[str], pids: list[int]) -> None:
+        self.name = name
+        self.pids = pids
+        self.chans = [grpc.aio.insecure_channel(e) for e in endpoints for _ in range(2)]
+        self.stubs = [rpc.KVStub(c) for c in self.chans]
+
+    async def close(self) -> None:
+        for c in self.chans:
+            await c.close()
+
+
+async def interleaved(targets: list[Target], seconds: float, rounds: int) -> dict:
+    """Every figure in short alternating slices, so a change in the machine's load
+    (other jobs starting and stopping) hits every target alike and the ratios hold."""
+    out: dict = {}
+    for fig, clients, op in FIGURES:
+        acc = {t.name: [0, [], 0.0] for t in targets}  # ops in the windows, latencies, cpu
+        for r in range(rounds):
+            for t in targets if r % 2 == 0 else targets[::-1]:
+                c0 = cpu_seconds(t.pids)
+                n, lat = await load(t.stubs, clients, seconds / rounds, op)
+                a = acc[t.name]
+                a[0] += n
+                a[1] += lat
+                a[2] += cpu_seconds(t.pids) - c0
+        for t in targets:
+            n, lat, cpu = acc[t.name]
+            out[(t.name, fig, clients)] = n / seconds
+            emit(t.name, fig, clients, n / seconds, lat, cpu)
+    for t in targets:
+        lat = []
+        for _ in range(rounds):
+            lat += await watch_latency(t.chans, seconds / rounds)
+        out[(t.name, "watch", 1)] = len(lat) / seconds
+        emit(t.name, "watch_put_to_event", 1, len(lat) / seconds, lat)
     return out
 
 
@@ -143,40 +178,77 @@ def emit(
     )
 
 
-def run_target(binary: str | None, members: int, seconds: float) -> dict:
-    name = f"{'etcd' if binary else 'miniraft'}-{members}"
-    with ProcCluster(members, binary=binary) as c:
+async def run_pair(clusters: dict[str, ProcCluster], members: int, ns) -> dict:
+    targets = [
+        Target(f"{name}-{members}", [m.endpoint for m in c.members], [m.p.pid for m in c.members])
+        for name, c in clusters.items()
+    ]
+    try:
+        return await interleaved(targets, ns.seconds, ns.rounds)
+    finally:
+        for t in targets:
+            await t.close()
+
+
+def print_ratios(res: dict, members: int) -> None:
+    ours, theirs = f"miniraft-{members}", f"etcd-{members}"
+    for (name, fig, clients), ops in res.items():
+        if name != ours or not res.get((theirs, fig, clients)):
+            continue
+        ratio = {
+            "benchmark": "etcd",
+            "ratio": "miniraft/etcd",
+            "members": members,
+            "figure": fig,
+            "clients": clients,
+            "value": round(ops / res[(theirs, fig, clients)], 3),
+        }
+        print(json.dumps(ratio), flush=True)
+
+
+def check_perf(binary: str | None) -> dict:
+    """`etcdctl check perf --load=s` (60 s at 150 puts/s from 50 clients) on 3 members."""
+    with ProcCluster(3, binary=binary) as c:
         wait_ready(c)
-        pids = [m.p.pid for m in c.members if m.p is not None]
-        return asyncio.run(measure(name, [m.endpoint for m in c.members], pids, seconds, emit))
+        r = etcdctl(c.endpoints, "check", "perf", "--load=s", timeout=240)
+    lines = [ln.strip() for ln in r.stdout.splitlines() if ln.startswith(("PASS", "FAIL"))]
+    return {
+        "benchmark": "etcd",
+        "target": f"{'etcd' if binary else 'miniraft'}-3",
+        "figure": "etcdctl_check_perf_load_s",
+        "passed": r.returncode == 0,
+        "lines": lines,
+    }
 
 
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--seconds", type=float, default=2.0, help="per figure")
+    p.add_argument("--seconds", type=float, default=2.0, help="per figure and target")
+    p.add_argument("--rounds", type=int, default=2, help="alternating slices per figure")
+    p.add_argument("--members", default="1,3", help="cluster sizes, comma-separated")
+    p.add_argument(
+        "--check-perf", action="store_true", help="also run etcdctl check perf --load=s (+2 min)"
+    )
     ns = p.parse_args(argv)
     have_etcd = shutil.which("etcd") is not None and shutil.which("etcdctl") is not None
-    for members in (1, 3):
-        ours = run_target(None, members, ns.seconds)
-        if not have_etcd:
-            print(json.dumps({"benchmark": "etcd", "error": "etcd/etcdctl not on PATH"}))
-            continue
-        theirs = run_target("etcd", members, ns.seconds)
-        for key, ops in ours.items():
-            ratio = ops / theirs[key] if theirs.get(key) else None
-            print(
-                json.dumps(
-                    {
-                        "benchmark": "etcd",
-                        "ratio": "miniraft/etcd",
-                        "members": members,
-                        "figure": key[0],
-                        "clients": key[1],
-                        "value": round(ratio, 3) if ratio is not None else None,
-                    }
-                ),
-                flush=True,
-            )
+    if not have_etcd:
+        print(json.dumps({"benchmark": "etcd", "error": "etcd/etcdctl not on PATH"}))
+    for members in (int(x) for x in ns.members.split(",")):
+        binaries = {"miniraft": None, **({"etcd": "etcd"} if have_etcd else {})}
+        clusters = {name: ProcCluster(members, binary=b) for name, b in binaries.items()}
+        try:
+            for c in clusters.values():
+                c.start()
+            for c in clusters.values():
+                wait_ready(c)
+            res = asyncio.run(run_pair(clusters, members, ns))
+        finally:
+            for c in clusters.values():
+                c.stop()
+        print_ratios(res, members)
+    if ns.check_perf and have_etcd:
+        for binary in (None, "etcd"):
+            print(json.dumps(check_perf(binary)), flush=True)
     return 0
 
 

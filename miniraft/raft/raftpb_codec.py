@@ -139,6 +139,9 @@ def _varint_len(v: int) -> int:
     return max(1, (v.bit_length() + 6) // 7)
 
 
+_MAX_ENTRY_OVERHEAD = 4 + 4 * 10  # four keys, four varints of at most 10 bytes
+
+
 def entry_size(e: Entry) -> int:
     """proto.Size of an Entry: the unit of max_size_per_msg and max_size limits."""
     n = len(e.data)
@@ -149,6 +152,10 @@ def entry_size(e: Entry) -> int:
 def limit_size(ents: list[Entry], max_size: int) -> list[Entry]:
     """The longest prefix within max_size, but never empty (util.go limitSize)."""
     if not ents or max_size >= NO_LIMIT:
+        return ents
+    # Fast path: no entry is bigger than its data plus _MAX_ENTRY_OVERHEAD, so if
+    # that bound fits, everything fits (the common case: a leader's new batch).
+    if _MAX_ENTRY_OVERHEAD * len(ents) + sum([len(e.data) for e in ents]) <= max_size:
         return ents
     size = entry_size(ents[0])
     for limit in range(1, len(ents)):

@@ -11,9 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
-from miniraft.sim.simulation import ALL_FAULTS, run
+from miniraft.sim.simulation import (
+    ALL_FAULTS,
+    DEFAULT_NODES,
+    DEFAULT_SEED,
+    DEFAULT_TICKS,
+    run,
+)
 
 
 def parse_faults(s: str) -> set[str]:
@@ -31,9 +38,13 @@ def main(argv: list[str]) -> int:
         prog="python -m miniraft sim",
         description="Run a deterministic Raft simulation and check its safety and liveness.",
     )
-    p.add_argument("--nodes", type=int, default=5, help="cluster size (default 5)")
-    p.add_argument("--seed", type=int, default=0, help="seed; the same seed replays exactly")
-    p.add_argument("--ticks", type=int, default=20000, help="ticks of faulty operation")
+    p.add_argument("--nodes", type=int, default=DEFAULT_NODES, help="cluster size (default 5)")
+    p.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="seed; the same seed replays exactly"
+    )
+    p.add_argument(
+        "--ticks", type=int, default=DEFAULT_TICKS, help="ticks of faulty operation (default 20000)"
+    )
     p.add_argument(
         "--faults",
         type=parse_faults,
@@ -47,16 +58,21 @@ def main(argv: list[str]) -> int:
     if args.nodes < 1 or args.ticks < 0:
         p.error("--nodes must be >= 1 and --ticks >= 0")
     tracer = (lambda line: print(line, flush=False)) if args.trace else None
-    res = run(
-        nodes=args.nodes,
-        seed=args.seed,
-        ticks=args.ticks,
-        faults=args.faults,
-        tracer=tracer,
-        pre_vote=not args.no_prevote,
-        check_quorum=not args.no_checkquorum,
-    )
-    print(json.dumps(res.as_dict()), flush=True)
+    try:
+        res = run(
+            nodes=args.nodes,
+            seed=args.seed,
+            ticks=args.ticks,
+            faults=args.faults,
+            tracer=tracer,
+            pre_vote=not args.no_prevote,
+            check_quorum=not args.no_checkquorum,
+        )
+        print(json.dumps(res.as_dict()), flush=True)
+    except BrokenPipeError:  # `--trace | head`: the reader left; stop quietly
+        # Point stdout at /dev/null so the interpreter's final flush is quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0 if not res.violations and res.liveness else 1
 
 

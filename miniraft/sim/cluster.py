@@ -80,8 +80,10 @@ class Cluster:
         self.acked_index = 0  # highest index of an acknowledged write
         self.write_index: dict[bytes, int] = {}
         self.read_log: list[tuple[int, int, bytes]] = []  # (node, index, ctx) answered
-        # Moments a reactive fault (nemesis) may strike: ("leader"|"commit", node).
+        # Moments a reactive fault (nemesis) may strike:
+        # ("leader" | "first commit" | "commit", node).
         self.events: list[tuple[str, int]] = []
+        self.first_commit_term: dict[int, int] = {}  # node -> term it last committed in
         self.mid_ready_crash = 0.0  # probability a Ready is interrupted by a crash
 
     def _new_node(self, i: int, storage: MemoryStorage) -> SimNode:
@@ -124,7 +126,9 @@ class Cluster:
                 if rd.soft_state.raft_state == StateType.LEADER:
                     self.events.append(("leader", node.id))
             if rd.committed_entries and rn.raft.state == StateType.LEADER:
-                self.events.append(("commit", node.id))
+                first = self.first_commit_term.get(node.id) != rn.raft.term
+                self.first_commit_term[node.id] = rn.raft.term
+                self.events.append(("first commit" if first else "commit", node.id))
             node.persist(rd)  # durable before any message leaves (Figure 2)
             for m in rd.messages:
                 self.send(m)

@@ -80,9 +80,11 @@ class SimNode:
         cfg = Config(
             id=self.id,
             storage=self.storage,
-            # Small messages and a small window: followers catch up in many
-            # steps, which makes more interleavings reachable.
-            max_size_per_msg=64,
+            # One entry per MsgApp (limit_size never returns an empty batch)
+            # and a window of 4: followers catch up in many steps, and a new
+            # leader's old-term entries travel apart from its own empty entry,
+            # the window Figure 8 needs (see docs/miniraft.md, "Simulation").
+            max_size_per_msg=1,
             max_inflight_msgs=4,
             rand=random.Random(self.rng.random()),
             step_down_on_removal=True,

@@ -5,7 +5,10 @@ drop, dup, reorder (network), partition (symmetric splits and one-way cuts),
 crash (a node loses everything not persisted) and restart. Then the network
 heals, every node restarts, and the cluster must elect a leader and commit
 every pending client write within `liveness_ticks` (liveness; Raft promises
-progress only once the network behaves, §5.6 of the paper).
+progress only once the network behaves, §5.6 of the paper). The faulty
+phase stops at the first violation, and the liveness check is skipped
+(`liveness` false): what follows a broken invariant is noise, and `--trace`
+then ends on the schedule that broke it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from miniraft.sim.cluster import Cluster, Tracer
 from miniraft.sim.network import NetworkFaults
 
 ALL_FAULTS = ("drop", "dup", "reorder", "partition", "crash", "restart")
+# The default run (`python -m miniraft sim` with no flags); the mutation tests
+# must be caught by it.
+DEFAULT_NODES, DEFAULT_SEED, DEFAULT_TICKS = 5, 0, 20000
 
 
 @dataclass
@@ -31,10 +37,14 @@ class FaultRates:
     crash: float = 0.006
     crash_mid_ready: float = 0.0005  # per Ready
     restart: float = 0.03
-    # Reactive faults: isolate a leader right after it was elected or committed,
-    # cutting the messages it just sent. This reaches Figure 8's schedule,
-    # which independent random faults almost never do.
-    isolate_new_leader: float = 0.2
+    # Reactive faults (a nemesis that chases the leader): right after a node
+    # becomes leader, or first commits in its term, or commits at all, cut it
+    # off from everyone, moving any partition already in place. The cut also
+    # drops what it just sent. Figure 8 (§5.4.2) needs exactly this: a leader
+    # deposed before its first MsgApp lands, the old leader back in the
+    # majority, and that leader deposed again right after its first commit.
+    isolate_new_leader: float = 0.8
+    isolate_after_first_commit: float = 0.8
     isolate_after_commit: float = 0.02
 
 
@@ -59,12 +69,16 @@ class Result:
 
 
 def isolate_reactively(c: Cluster, rates: FaultRates) -> bool:
+    """Isolate a leader that was just elected or just committed (see FaultRates)."""
     events, c.events = c.events, []
-    ids = set(c.nodes)
+    chance = {
+        "leader": rates.isolate_new_leader,
+        "first commit": rates.isolate_after_first_commit,
+        "commit": rates.isolate_after_commit,
+    }
     for kind, nid in events:
-        p = rates.isolate_new_leader if kind == "leader" else rates.isolate_after_commit
-        if c.rng.random() < p:
-            c.net.partition([{nid}, ids - {nid}])
+        if c.rng.random() < chance[kind]:
+            c.net.partition([{nid}, set(c.nodes) - {nid}])
             c.trace(f"ISOLATE n{nid} right after its {kind}")
             return True
     return False
@@ -74,7 +88,7 @@ def inject_faults(c: Cluster, faults: set[str], rates: FaultRates) -> None:
     rng = c.rng
     ids = sorted(c.nodes)
     if "partition" in faults and len(ids) > 1:  # one node cannot be split
-        if not c.net.blocked and isolate_reactively(c, rates):
+        if isolate_reactively(c, rates):
             pass
         elif not c.net.blocked and rng.random() < rates.partition:
             lead = c.leader()
@@ -132,9 +146,9 @@ def healed(c: Cluster) -> bool:
 
 
 def run(
-    nodes: int = 5,
-    seed: int = 0,
-    ticks: int = 2000,
+    nodes: int = DEFAULT_NODES,
+    seed: int = DEFAULT_SEED,
+    ticks: int = DEFAULT_TICKS,
     faults: set[str] | frozenset[str] = frozenset(ALL_FAULTS),
     rates: FaultRates | None = None,
     liveness_ticks: int = 600,
@@ -157,14 +171,17 @@ def run(
     for _ in range(ticks):
         inject_faults(c, faults, rates)
         c.tick()
+        if c.checker.violations:
+            break
     c.mid_ready_crash = 0.0
     res = Result(seed=seed, nodes=nodes, ticks=ticks, faults=sorted(faults))
-    heal(c)
-    start = c.now
-    while c.now - start < liveness_ticks and not healed(c):
-        c.tick()
-    res.liveness = healed(c)
-    res.ticks_to_recover = c.now - start if res.liveness else -1
+    if not c.checker.violations:  # a broken cluster's liveness means nothing
+        heal(c)
+        start = c.now
+        while c.now - start < liveness_ticks and not healed(c):
+            c.tick()
+        res.liveness = healed(c)
+        res.ticks_to_recover = c.now - start if res.liveness else -1
     res.committed = len(c.checker.committed) - 1
     res.elections = len(c.checker.leaders)
     res.max_term = c.max_term()

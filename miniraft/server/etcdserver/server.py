@@ -6,9 +6,9 @@ raft.go (raftNode.start: the Ready loop). One Ready is handled in etcd's order:
 soft state (leader changes promote/demote the lessor), read states, snapshot
 files, WAL save + fsync (in a thread, so proposals keep batching meanwhile),
 Raft storage, messages out, committed entries applied, advance. Proposals
-are queued and stepped as one MsgProp per loop turn (everything that arrived
-while the previous Ready was being written), so one append, one MsgApp per
-peer and one fsync carry them all.
+— ours and those followers forwarded — are queued and stepped as one MsgProp
+per loop turn (everything that arrived while the previous Ready was being
+written), so one append, one MsgApp per peer and one fsync carry them all.
 Omitted: the separate apply goroutine/FIFO scheduler, alarms, downgrade,
 the v2 store, corruption checker.
 """
@@ -80,6 +80,7 @@ class EtcdServer:
         self.stopped = asyncio.Event()
         self._kick = asyncio.Event()
         self.proposals: list[tuple[int, bytes]] = []  # (request ID, data) for the next MsgProp
+        self.forwarded: list[Entry] = []  # entries of MsgProps other members forwarded to us
         self._tasks: list[asyncio.Task] = []
         if boot.snapshot is not None:
             self._restore_state(boot.snapshot.data, boot.snapshot.metadata.index)
@@ -155,6 +156,12 @@ class EtcdServer:
     def process(self, m) -> None:
         if m.frm in self.cluster.removed:
             return  # etcd rejects messages from removed members
+        if m.type == MessageType.MSG_PROP:
+            # Proposals a follower forwarded join the next batch, so one append and one
+            # MsgApp per peer carry them with ours, instead of one MsgApp per arrival.
+            self.forwarded.extend(m.entries)
+            self.kick()
+            return
         try:
             self.node.step(m)
         except RaftError:
@@ -179,14 +186,12 @@ class EtcdServer:
         # Everything proposed while the last Ready was being written becomes one MsgProp:
         # one append, one MsgApp per peer and one fsync for all of them (raft accepts
         # many entries per MsgProp; etcd's raft benchmarks propose that way).
-        if not self.proposals:
+        if not self.proposals and not self.forwarded:
             return
         batch, self.proposals = self.proposals, []
-        m = Message(
-            type=MessageType.MSG_PROP,
-            frm=self.id,
-            entries=tuple(Entry(data=data) for _, data in batch),
-        )
+        ents, self.forwarded = self.forwarded, []
+        ents.extend(Entry(data=data) for _, data in batch)
+        m = Message(type=MessageType.MSG_PROP, frm=self.id, entries=tuple(ents))
         try:
             self.node.step(m)
         except ErrProposalDropped:
@@ -230,8 +235,8 @@ class EtcdServer:
             await asyncio.to_thread(self._save_snapshot_files, snap)
         saving = None
         if rd.must_sync:  # entries or a new term/vote: fsync, off the event loop
-            saving = asyncio.ensure_future(
-                asyncio.to_thread(self.wal.save, rd.hard_state, list(rd.entries))
+            saving = asyncio.get_running_loop().run_in_executor(
+                None, self.wal.save, rd.hard_state, list(rd.entries)
             )
         elif rd.hard_state != HardState():  # only the commit index moved: no fsync needed
             self.wal.save(rd.hard_state, [])

@@ -27,6 +27,11 @@ from miniraft.server.lease.lessor import ErrNotPrimary
 from miniraft.server.mvcc.errors import ErrLeaseNotFound
 
 
+def _expire(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_exception(TimeoutError())
+
+
 class V3Server:
     def __init__(self, s: EtcdServer) -> None:
         self.s = s
@@ -76,13 +81,18 @@ class V3Server:
     async def _wait_result(self, fut: asyncio.Future, rid: int):
         s = self.s
         leader_changed = s.leader_changed
+        # One timer on the request's own future (cheaper than wait_for's wrapper,
+        # and every write passes here).
+        timer = asyncio.get_running_loop().call_later(s.cfg.req_timeout, _expire, fut)
         try:
-            result = await asyncio.wait_for(fut, s.cfg.req_timeout)
+            result = await fut
         except TimeoutError:
             s.w.cancel(rid)
             if leader_changed.is_set():
                 raise rpcerr.ErrGRPCTimeoutDueToLeaderFail from None
             raise rpcerr.ErrGRPCTimeout from None
+        finally:
+            timer.cancel()
         if result.err is not None:
             raise rpcerr.to_grpc_error(result.err)
         return result.resp

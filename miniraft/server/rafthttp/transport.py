@@ -4,8 +4,8 @@ Plays the role of etcd server/etcdserver/api/rafthttp (Transport, peer,
 streamWriter/streamReader, snapshotSender) with a simpler wire: a connection
 opens with `R | u64 from | u64 cluster id`, then carries frames
 `u32 length | raftpb.Message`. A writer drains everything queued for its peer
-into one write — that is the batching: one syscall and one flush carry many
-appends and acks. `M` instead of `R` asks for the member list (JSON), which a
+into one `writelines` — that is the batching: one syscall carries many appends
+and acks — and the receiver steps every complete frame of each chunk it reads. `M` instead of `R` asks for the member list (JSON), which a
 joining member uses the way etcd uses GET /members on a peer URL.
 Dropped or failed sends report the peer unreachable (and a failed MsgSnap a
 snapshot failure) so Raft probes again, as rafthttp does.
@@ -26,7 +26,7 @@ from miniraft.server.raftpb_wire import message_from_pb, message_to_pb
 
 _FRAME = struct.Struct("<I")
 _HELLO = struct.Struct("<QQ")
-MAX_QUEUE = 4096
+MAX_QUEUE = 4096  # messages waiting for the writer; more are dropped, as etcd does
 MAX_FRAME = 512 << 20
 
 
@@ -52,20 +52,29 @@ def frame(data: bytes) -> bytes:
 
 
 class Peer:
-    """One remote member: a queue and a writer task that keeps a connection open."""
+    """One remote member: a list of messages and a writer task that keeps a connection.
+
+    `send` only appends and wakes the writer; the writer takes everything queued
+    by the time it runs (often several Readies' worth) and writes it with one
+    `writelines`, so the receiver too handles many messages per wake-up.
+    """
 
     def __init__(self, t: Transport, peer_id: int, urls: list[str]) -> None:
         self.t = t
         self.id = peer_id
         self.urls = urls
-        self.queue: asyncio.Queue[Message] = asyncio.Queue()
+        self.pending: list[Message] = []
+        self.wake = asyncio.Event()
         self.task = asyncio.create_task(self._run(), name=f"peer-{peer_id:x}")
 
-    def send(self, m: Message) -> None:
-        if self.queue.qsize() >= MAX_QUEUE:
-            self._failed(m)  # etcd drops when the stream buffer is full
-            return
-        self.queue.put_nowait(m)
+    def send(self, msgs: list[Message]) -> None:
+        room = MAX_QUEUE - len(self.pending)
+        if room < len(msgs):
+            for m in msgs[max(room, 0) :]:
+                self._failed(m)  # etcd drops when the stream buffer is full
+            msgs = msgs[: max(room, 0)]
+        self.pending.extend(msgs)
+        self.wake.set()
 
     def _failed(self, m: Message) -> None:
         self.t.raft.report_unreachable(self.id)
@@ -81,14 +90,15 @@ class Peer:
     async def _run(self) -> None:
         writer = None
         while True:
-            first = await self.queue.get()
-            batch = [first]
-            while not self.queue.empty() and len(batch) < 1024:
-                batch.append(self.queue.get_nowait())
+            await self.wake.wait()
+            self.wake.clear()
+            batch, self.pending = self.pending, []
+            if not batch:
+                continue
             try:
                 if writer is None:
                     writer = await asyncio.wait_for(self._connect(), 1.0)
-                writer.writelines(frame(message_to_pb(m).SerializeToString()) for m in batch)
+                writer.writelines([frame(message_to_pb(m).SerializeToString()) for m in batch])
                 await writer.drain()
             except (TimeoutError, OSError, ValueError):
                 if writer is not None:
@@ -146,10 +156,13 @@ class Transport:
             p.stop()
 
     def send(self, msgs) -> None:
+        by_peer: dict[int, list[Message]] = {}
         for m in msgs:
-            p = self.peers.get(m.to)
+            by_peer.setdefault(m.to, []).append(m)
+        for to, ms in by_peer.items():
+            p = self.peers.get(to)
             if p is not None:
-                p.send(m)
+                p.send(ms)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -168,14 +181,33 @@ class Transport:
             if cid and mine and cid != mine:
                 self.log.warn("rejected peer from another cluster", peer=f"{frm:x}")
                 return
-            while True:
-                data = await read_frame(reader)
-                self.raft.process(message_from_pb(raft_pb2.Message.FromString(data)))
+            await self._read_messages(reader)
         except (asyncio.IncompleteReadError, OSError, ValueError):
             pass
         finally:
             self.conns.discard(task)
             writer.close()
+
+    async def _read_messages(self, reader: asyncio.StreamReader) -> None:
+        """Step every complete frame that arrived, one read (not two) per chunk."""
+        buf = bytearray()  # grows in place: a large MsgSnap arrives in many chunks
+        while True:
+            chunk = await reader.read(1 << 18)
+            if not chunk:
+                return
+            buf += chunk
+            off, end = 0, len(buf)
+            while end - off >= _FRAME.size:
+                (n,) = _FRAME.unpack_from(buf, off)
+                if n > MAX_FRAME:
+                    raise ValueError("frame too large")
+                if end - off - _FRAME.size < n:
+                    break
+                start = off + _FRAME.size
+                off = start + n
+                data = bytes(memoryview(buf)[start:off])
+                self.raft.process(message_from_pb(raft_pb2.Message.FromString(data)))
+            del buf[:off]
 
 
 async def fetch_cluster(peer_urls: list[str], timeout: float = 2.0) -> dict | None:

@@ -3,8 +3,9 @@
 Mirrors etcd server/storage/wal/wal.go (Create, Open, ReadAll, Save,
 SaveSnapshot, cut, ReleaseLockTo) and repair.go (torn-tail repair). Segments
 are `<seq>-<index>.wal`; each starts with a CRC record (chaining the previous
-segment), the metadata record and the last hard state. `save` fsyncs whenever
-it wrote entries or a changed term/vote, so an acknowledged write is on disk.
+segment), the metadata record and the last hard state. `save` syncs (fdatasync,
+as etcd's fileutil.Fdatasync) whenever it wrote entries or a changed
+term/vote, so an acknowledged write is on disk.
 On open, a torn last record is cut off (a crash mid-write); any other CRC
 mismatch is an error. Omitted: file locks, preallocation, the encoder's page
 buffering.
@@ -110,8 +111,10 @@ class WAL:
         self.f.write(data)
 
     def sync(self) -> None:
+        # etcd's encoder flush + fileutil.Fdatasync: the data and the file size, not
+        # the inode timestamps, must be durable.
         self.f.flush()
-        os.fsync(self.f.fileno())
+        os.fdatasync(self.f.fileno())
 
     def save(self, st: HardState, ents: list[Entry]) -> None:
         """Append entries and the hard state; fsync when Raft requires it (MustSync)."""

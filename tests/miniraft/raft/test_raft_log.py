@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from miniraft.raft import Entry, MemoryStorage, Snapshot, SnapshotMetadata
 from miniraft.raft.log import RaftLog
 from miniraft.raft.log_unstable import Unstable
+from miniraft.raft.raftpb_codec import entry_size, limit_size
 
 
 def ents(*pairs: tuple[int, int]) -> list[Entry]:
@@ -116,3 +117,23 @@ def test_log_terms_never_decrease_and_indexes_are_dense(ops) -> None:
     es = log.all_entries()
     assert [e.index for e in es] == list(range(1, len(es) + 1))
     assert all(a.term <= b.term for a, b in zip(es, es[1:], strict=False))
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 2**40), st.integers(0, 2**40), st.binary(max_size=300)),
+        min_size=1,
+        max_size=20,
+    ),
+    st.integers(0, 3000),
+)
+def test_limit_size_is_the_longest_prefix_within_the_limit(ents, max_size) -> None:
+    """util.go limitSize: the longest prefix whose proto size fits, never empty
+    (the fast path must agree with summing entry sizes one by one)."""
+    es = [Entry(term=t, index=i, data=d) for t, i, d in ents]
+    got = limit_size(es, max_size)
+    sizes = [entry_size(e) for e in es]
+    want = 1
+    while want < len(es) and sum(sizes[: want + 1]) <= max_size:
+        want += 1
+    assert got == es[:want]
