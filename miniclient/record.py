@@ -57,7 +57,9 @@ class EventRecorder:
         """Eventf with Python's %-formatting, which matches Go's %s/%d for these uses."""
         await self.event(obj, event_type, reason, fmt % args if args else fmt)
 
-    async def event(self, obj: Any, event_type: str, reason: str, message: str) -> None:
+    async def event(
+        self, obj: Any, event_type: str, reason: str, message: str, action: str = ""
+    ) -> None:
         now = datetime.now(UTC).replace(microsecond=0)
         ref = get_reference(obj)
         namespace = ref.namespace or metav1.NAMESPACE_DEFAULT
@@ -73,6 +75,7 @@ class EventRecorder:
             source=corev1.EventSource(component=self.component, host=self.host),
             reporting_component=self.component,
             reporting_instance=self.host,
+            action=action,
         )
         try:
             await self.events.create(ev)

@@ -24,8 +24,6 @@ from miniapi import errors
 from miniapi.base import replace
 from miniapi.core.v1 import (
     Binding,
-    Event,
-    EventSource,
     Namespace,
     Node,
     ObjectReference,
@@ -36,6 +34,7 @@ from miniapi.meta.v1 import ObjectMeta
 from miniapi.scheme import to_json
 from miniclient.cache.controller import ResourceEventHandlerFuncs
 from miniclient.informers import SharedInformerFactory
+from miniclient.record import EventRecorder
 from miniclient.rest import STRATEGIC_MERGE_PATCH, Client
 from minischeduler.config import KubeSchedulerConfiguration
 from minischeduler.framework.status import Status
@@ -58,6 +57,7 @@ class SchedulerServer:
         explain: bool = False,
     ) -> None:
         self.client = client
+        self.recorder = EventRecorder(client, COMPONENT)
         self.pending: list = []  # API requests decided by the core, performed in order
         self.scheduler = Scheduler(
             cfg,
@@ -231,35 +231,8 @@ class SchedulerServer:
         await self.client.request("POST", path, body=to_json(binding))
 
     async def _event(self, pod: Pod, typ: str, reason: str, msg: str) -> None:
-        now = datetime.now(UTC).replace(microsecond=0)
-        ev = Event(
-            api_version="v1",
-            kind="Event",
-            metadata=ObjectMeta(
-                name=f"{pod.metadata.name}.{random.getrandbits(40):x}",
-                namespace=pod.metadata.namespace,
-            ),
-            involved_object=ObjectReference(
-                kind="Pod",
-                api_version="v1",
-                name=pod.metadata.name,
-                namespace=pod.metadata.namespace,
-                uid=pod.metadata.uid,
-            ),
-            reason=reason,
-            message=msg,
-            type=typ,
-            source=EventSource(component=COMPONENT),
-            first_timestamp=now,
-            last_timestamp=now,
-            count=1,
-            reporting_component=COMPONENT,
-            action="Scheduling" if reason == "FailedScheduling" else "Binding",
-        )
-        try:
-            await self.client.resource(Event).create(ev)
-        except errors.StatusError:
-            pass  # events are best effort, as in client-go's recorder
+        action = "Scheduling" if reason == "FailedScheduling" else "Binding"
+        await self.recorder.event(pod, typ, reason, msg, action)
 
     async def _pod_condition(self, pod: Pod, reason: str, msg: str, nominated: str) -> None:
         now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
