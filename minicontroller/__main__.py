@@ -21,13 +21,13 @@ import argparse
 import asyncio
 import logging
 import os
-import re
 import socket
 import sys
 import uuid
 
 from aiohttp import web
 
+from miniapi.meta.v1.duration import duration_flag
 from miniclient.informers import SharedInformerFactory
 from miniclient.kubeconfig import ConfigError, build_config_from_flags
 from miniclient.leaderelection import LeaderElectionConfig, LeaderElector, LeaseLock
@@ -50,18 +50,6 @@ KNOWN_CONTROLLERS = (
     "serviceaccount-controller",
 )
 
-_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
-
-
-def go_duration(text: str) -> float:
-    """A Go time.ParseDuration string ("40s", "1m30s", "500ms") in seconds."""
-    if text == "0":
-        return 0.0
-    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|us|ns|m|s)", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise argparse.ArgumentTypeError(f'time: invalid duration "{text}"')
-    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
-
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="minicontroller", description=__doc__.split("\n\n")[0])
@@ -69,9 +57,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--master", default="", help="API server URL (overrides the kubeconfig)")
     p.add_argument("--controllers", default="*", help="comma list; '*' means all")
     p.add_argument("--leader-elect", action="store_true")
-    p.add_argument("--leader-elect-lease-duration", type=float, default=15.0)
-    p.add_argument("--leader-elect-renew-deadline", type=float, default=10.0)
-    p.add_argument("--leader-elect-retry-period", type=float, default=2.0)
+    p.add_argument("--leader-elect-lease-duration", type=duration_flag, default=15.0)
+    p.add_argument("--leader-elect-renew-deadline", type=duration_flag, default=10.0)
+    p.add_argument("--leader-elect-retry-period", type=duration_flag, default=2.0)
     p.add_argument("--leader-elect-resource-namespace", default="kube-system")
     p.add_argument("--leader-elect-resource-name", default="kube-controller-manager")
     p.add_argument("--concurrent-replicaset-syncs", type=int, default=5)
@@ -80,9 +68,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-endpoints-per-slice", type=int, default=100)
     p.add_argument("--concurrent-gc-syncs", type=int, default=20)
     p.add_argument("--concurrent-namespace-syncs", type=int, default=10)
-    p.add_argument("--node-monitor-period", type=go_duration, default=5.0)
+    p.add_argument("--node-monitor-period", type=duration_flag, default=5.0)
     # 50s since v1.32 (it was 40s before), the version /version reports.
-    p.add_argument("--node-monitor-grace-period", type=go_duration, default=50.0)
+    p.add_argument("--node-monitor-grace-period", type=duration_flag, default=50.0)
     p.add_argument("--bind-address", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="/healthz and /metrics (0: off)")
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity")

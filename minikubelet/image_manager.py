@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from miniapi.core import v1
+from miniapi.meta.v1.duration import format_duration
 from minikubelet.backoff import Backoff
 from minikubelet.images import ImagePullError, ImageService
 from minikubelet.reference import InvalidReference, parse_image_name
@@ -63,15 +64,8 @@ def apply_default_image_tag(image: str) -> str:
 
 
 def go_duration(seconds: float) -> str:
-    """Go's time.Duration.String() of a duration truncated to milliseconds."""
-    ms = int(seconds * 1000)
-    if ms == 0:
-        return "0s"
-    if ms < 1000:
-        return f"{ms}ms"
-    minutes, rest = divmod(ms, 60_000)
-    secs = f"{rest / 1000:.3f}".rstrip("0").rstrip(".") + "s"
-    return f"{minutes}m{secs}" if minutes else secs
+    """Go's Duration.Truncate(time.Millisecond).String(), as the Pulled event prints it."""
+    return format_duration(int(seconds * 1000) * 1_000_000)
 
 
 class ImageManager:

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import gc
 import json
-import re
 import signal
 import socket
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 from miniapi.base import replace
 from miniapi.core.v1 import Node, Pod
 from miniapi.manifests import load_objects
+from miniapi.meta.v1.duration import duration_flag
 from minischeduler.config import ConfigError, KubeSchedulerConfiguration, load
 from minischeduler.explain import explain_to_dict, format_explain
 from minischeduler.inprocess import InProcessCluster
@@ -89,24 +89,6 @@ def _explain(args: argparse.Namespace) -> int:
     out = json.dumps(explain_to_dict(ex), indent=2) if args.output == "json" else None
     print(out or format_explain(ex))
     return 0
-
-
-_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
-
-
-def go_duration(text: str) -> float:
-    """A Go time.ParseDuration string ("15s", "1m30s", "500ms") in seconds.
-
-    A bare number is taken as seconds, for the learner's convenience.
-    """
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|us|ns|m|s)", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise argparse.ArgumentTypeError(f'time: invalid duration "{text}"')
-    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
 
 
 def _bool_flag(text: str) -> bool:
@@ -252,9 +234,9 @@ def main(argv: list[str] | None = None) -> int:
         default=False,
         help="schedule only while holding the leader Lease",
     )
-    le.add_argument("--leader-elect-lease-duration", type=go_duration, default=15.0)
-    le.add_argument("--leader-elect-renew-deadline", type=go_duration, default=10.0)
-    le.add_argument("--leader-elect-retry-period", type=go_duration, default=2.0)
+    le.add_argument("--leader-elect-lease-duration", type=duration_flag, default=15.0)
+    le.add_argument("--leader-elect-renew-deadline", type=duration_flag, default=10.0)
+    le.add_argument("--leader-elect-retry-period", type=duration_flag, default=2.0)
     le.add_argument("--leader-elect-resource-namespace", default="kube-system")
     le.add_argument("--leader-elect-resource-name", default="kube-scheduler")
     args = p.parse_args(argv)

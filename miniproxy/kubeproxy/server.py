@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import re
 import sys
 import time
 from typing import Any
@@ -22,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from miniapi.core.v1 import Service
 from miniapi.discovery.v1 import EndpointSlice
+from miniapi.meta.v1.duration import parse_duration
 from miniclient.cache.controller import ResourceEventHandlerFuncs
 from miniclient.informers import SharedInformerFactory
 from miniclient.kubeconfig import build_config_from_flags
@@ -30,17 +30,6 @@ from miniproxy.kubeproxy.conntrack import Conntrack
 from miniproxy.kubeproxy.kernel import IptablesKernel, NftKernel
 from miniproxy.kubeproxy.proxier import Proxier
 from miniproxy.kubeproxy.types import ProxyConfig
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(text: str) -> float:
-    """Go's time.ParseDuration for the forms kube-proxy flags use ("30s", "1m30s", "500ms")."""
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f'time: invalid duration "{text}"')
-    return sum(float(n) * _UNITS[u] for n, u in parts)
 
 
 def _unwrap(obj: Any) -> Any:
@@ -154,14 +143,14 @@ async def run_proxy(args) -> int:
         nftables_endpoint_ladder=args.nftables_endpoint_ladder,
     )
     backend = IptablesKernel(args.netns) if args.proxy_mode == "iptables" else NftKernel(args.netns)
-    period = parse_duration(args.iptables_sync_period)
+    period = parse_duration(args.iptables_sync_period) / 1e9
     proxier = Proxier(
         args.proxy_mode, cfg, backend, sync_period=period, conntrack=Conntrack(args.netns)
     )
     server = ProxyServer(
         proxier,
         SharedInformerFactory(client),
-        parse_duration(args.iptables_min_sync_period),
+        parse_duration(args.iptables_min_sync_period) / 1e9,
         period,
     )
     runners = await _serve(server, args.metrics_bind_address, args.healthz_bind_address)

@@ -86,7 +86,8 @@ class APIServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "miniapiserver", "--etcd-servers", self.etcd_url,
              "--secure-port", str(self.port), "--data-dir", self.workdir,
-             "--default-watch-cache-size", "50", "--watch-bookmark-interval", "300ms"],
+             "--default-watch-cache-size", "50", "--watch-bookmark-interval", "300ms",
+             "--service-cluster-ip-range", "10.96.0.0/12"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
         )  # fmt: skip
         deadline = time.monotonic() + 90

@@ -113,7 +113,7 @@ def _endpoints(n: int, base: str, hostnames: bool = False) -> list[Endpoint]:
 
 
 def _cluster_ip() -> str:
-    # miniapiserver does not allocate ClusterIPs (yet): ask for one, as a user may.
+    # An explicit ClusterIP (inside the server's range), as a user may ask for one.
     n = uuid.uuid4().int
     return f"10.{96 + n % 16}.{n >> 8 & 0xFF}.{1 + (n >> 16) % 254}"
 

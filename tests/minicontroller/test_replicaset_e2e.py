@@ -40,8 +40,8 @@ class Controller:
         self.log = Path(tempfile.mkstemp(prefix=f"minicontroller-{os.getpid()}-")[1])
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "minicontroller", "--kubeconfig", kubeconfig,
-             "--leader-elect", "--leader-elect-lease-duration", "2",
-             "--leader-elect-renew-deadline", "1.5", "--leader-elect-retry-period", "0.3",
+             "--leader-elect", "--leader-elect-lease-duration", "2s",
+             "--leader-elect-renew-deadline", "1500ms", "--leader-elect-retry-period", "300ms",
              "--leader-elect-resource-name", lock, "--controllers", "*",
              "--port", str(self.port)],
             stdout=self.log.open("w"), stderr=subprocess.STDOUT, cwd=ROOT,

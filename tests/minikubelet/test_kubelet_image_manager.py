@@ -94,7 +94,7 @@ def test_default_pull_policy_and_should_pull() -> None:
 
 def test_go_duration() -> None:
     assert [im.go_duration(s) for s in (0, 0.0004, 0.313, 1.5941, 12.0, 62.5, 3600)] == [
-        "0s", "0s", "313ms", "1.594s", "12s", "1m2.5s", "60m0s"]  # fmt: skip
+        "0s", "0s", "313ms", "1.594s", "12s", "1m2.5s", "1h0m0s"]  # fmt: skip
 
 
 def test_plain_http_registries() -> None:

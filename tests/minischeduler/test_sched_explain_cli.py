@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from minischeduler.__main__ import _bool_flag, go_duration, main
+from miniapi.meta.v1.duration import duration_flag
+from minischeduler.__main__ import _bool_flag, main
 
 MANIFEST = """
 apiVersion: v1
@@ -103,12 +104,13 @@ def test_bad_kubeconfig_is_an_error_not_a_traceback(tmp_path):
 
 def test_leader_election_flags_parse_like_kube_scheduler(capsys):
     """Durations are Go durations; --leader-elect takes pflag's bool forms."""
-    assert go_duration("15s") == 15.0
-    assert go_duration("1m30s") == 90.0
-    assert go_duration("300ms") == 0.3
-    assert go_duration("2") == 2.0
-    with pytest.raises(argparse.ArgumentTypeError, match='time: invalid duration "15x"'):
-        go_duration("15x")
+    assert duration_flag("15s") == 15.0
+    assert duration_flag("1m30s") == 90.0
+    assert duration_flag("300ms") == 0.3
+    with pytest.raises(argparse.ArgumentTypeError, match='time: missing unit in duration "2"'):
+        duration_flag("2")
+    with pytest.raises(argparse.ArgumentTypeError, match='unknown unit "x" in duration "15x"'):
+        duration_flag("15x")
     assert _bool_flag("true") and _bool_flag("T") and not _bool_flag("false")
     with pytest.raises(SystemExit) as exit_info:
         main(["--leader-elect=maybe"])

@@ -69,7 +69,8 @@ def cluster(free_port):
         healthz = sock.getsockname()[1]
     log = open(os.path.join(workdir, "apiserver.log"), "w")  # noqa: SIM115 (a pipe could fill up)
     api = subprocess.Popen(
-        [sys.executable, "-m", "miniapiserver", "--secure-port", "0", "--data-dir", workdir],
+        [sys.executable, "-m", "miniapiserver", "--secure-port", "0", "--data-dir", workdir,
+         "--service-cluster-ip-range", "172.30.0.0/16"],
         stdout=log, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
     )  # fmt: skip
     procs = [api]
