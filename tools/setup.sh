@@ -47,5 +47,11 @@ fi
 
 # The runtime's own executable (what containerd's shim and the kubelet exec): the system
 # interpreter with -IS instead of pip's wrapper, because every `state` call pays start-up.
-.venv/bin/python -m minicontainer.cli.launcher --python "$(readlink -f .venv/bin/python)" \
-  .venv/bin/minicontainer >/dev/null
+# The runtime imports only the standard library, so Debian's static build of the same
+# Python version serves (faster to start than a shared-libpython build such as pyenv's).
+mc_python="$(readlink -f .venv/bin/python)"
+pyver() { "$1" -c 'import sys; print(sys.version_info[:2])'; }
+if [ -x /usr/bin/python3.11 ] && [ "$(pyver "$mc_python")" = "$(pyver /usr/bin/python3.11)" ]; then
+  mc_python=/usr/bin/python3.11
+fi
+.venv/bin/python -m minicontainer.cli.launcher --python "$mc_python" .venv/bin/minicontainer >/dev/null

@@ -11,7 +11,6 @@ Omitted: --preserve-fds, --no-pivot, --no-new-keyring, checkpoint flags.
 from __future__ import annotations
 
 import _signal
-import _socket
 import os
 import sys
 
@@ -30,6 +29,10 @@ from minicontainer.cli.flags import Flag, parse
 from minicontainer.libcontainer import configs, container
 from minicontainer.libcontainer import state as st
 from minicontainer.libcontainer.errors import ERR_NOT_PAUSED, ERR_NOT_RUNNING, ContainerError
+
+TYPE_CHECKING = False  # as in sync.py: `_socket` is imported only where sockets are made
+if TYPE_CHECKING:
+    import _socket
 
 CREATE_FLAGS = [
     Flag("bundle, b", "string", ""),
@@ -161,6 +164,8 @@ def _launch(name: str, opts: dict, cid: str, ctx) -> int:
     if opts["console-socket"] and not (terminal and detach):
         raise CommandError("cannot use console socket if runc will not detach or allocate tty")
     console_sock, local_console = None, None
+    if opts["console-socket"] or terminal:
+        import _socket
     if opts["console-socket"]:
         console_sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         console_sock.connect(opts["console-socket"])

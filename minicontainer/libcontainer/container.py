@@ -18,13 +18,11 @@ Omitted: checkpoint/restore, intelRdt, rootless cgroups, systemd notify.
 from __future__ import annotations
 
 import _signal
-import _socket
 import os
 import time
 
 from minicontainer.libcontainer import hooks
 from minicontainer.libcontainer import state as st
-from minicontainer.libcontainer.cgroups.manager import load_manager, new_manager
 from minicontainer.libcontainer.errors import ERR_EXIST, ERR_NOT_RUNNING, ContainerError
 from minicontainer.libcontainer.namespaces import NS_FILES
 from minicontainer.libcontainer.sync import (
@@ -39,12 +37,22 @@ from minicontainer.libcontainer.sync import (
     Channel,
 )
 
+TYPE_CHECKING = False  # as in sync.py: `_socket` is imported only where sockets are made
+if TYPE_CHECKING:
+    import _socket
+
 
 def manager_for(s: st.State):
+    # Imported here: `state` and `kill` of a stopped container never touch cgroups.
+    from minicontainer.libcontainer.cgroups.manager import load_manager
+
     return load_manager(s.cgroup_version, s.cgroup_paths)
 
 
 def status_of(root: str, s: st.State) -> str:
+    """currentStatus: a dead init is stopped whatever its cgroup says (no freezer read)."""
+    if not st.init_alive(s):
+        return st.STOPPED
     return st.current_status(root, s, manager_for(s).is_frozen())
 
 
@@ -94,6 +102,8 @@ def create(
             os.mkfifo(fifo, 0o622)
         finally:
             os.umask(old_mask)
+        from minicontainer.libcontainer.cgroups.manager import new_manager
+
         manager = new_manager(linux.get("cgroupsPath"), cid)
         s = st.State(
             id=cid,
@@ -141,6 +151,8 @@ def _start_init(cfg: InitConfig, manager, s: st.State, subreaper: bool) -> int:
         from minicontainer.libcontainer import system
 
         system.prctl(system.PR_SET_CHILD_SUBREAPER, 1)
+    import _socket
+
     parent_sock, child_sock = _socket.socketpair()
     pid = os.fork()
     if pid == 0:
@@ -180,8 +192,10 @@ def _stage1_child(chan: Channel, cfg: InitConfig) -> None:
     writes), then run nsexec's stage-1. Never returns."""
     try:
         from minicontainer.libcontainer.nsexec import stage1
-        from minicontainer.libcontainer.standard_init import setup_loopback
+        from minicontainer.libcontainer.standard_init import preload_modules, setup_loopback
         from minicontainer.libcontainer.standard_init import start as init_start
+
+        preload_modules(cfg)
 
         namespaces = (cfg.spec.get("linux") or {}).get("namespaces") or []
         new_netns = any(n["type"] == "network" and not n.get("path") for n in namespaces)
@@ -241,18 +255,21 @@ def _sync_until_ready(chan: Channel, spec: dict, s: st.State, init_pid: int) -> 
 
 
 def start(root: str, s: st.State) -> None:
-    """exec(): open the fifo for reading, which releases the init; then poststart."""
-    import select  # only start needs it
+    """exec(): open the fifo for reading, which releases the init; then poststart.
 
+    The init is blocked opening the fifo for writing (or about to): our open lets
+    it go on, and a blocking read returns the byte it writes. A read that finds
+    no writer at all returns at once (EOF): the init has not reached the fifo
+    yet, or it died.
+    """
     fifo = os.path.join(st.state_dir(root, s.id), st.EXEC_FIFO_FILENAME)
     fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        while True:
-            ready, _, _ = select.select([fd], [], [], 0.1)
-            if ready and os.read(fd, 1):
-                break
+        os.set_blocking(fd, True)  # O_NONBLOCK was only for the open
+        while not os.read(fd, 1):
             if not st.init_alive(s):
                 raise ContainerError("cannot start an already stopped container")
+            time.sleep(0.001)
     finally:
         os.close(fd)
     os.unlink(fifo)
@@ -280,14 +297,20 @@ def signal_all(s: st.State, sig: int) -> None:
 
 
 def destroy(root: str, s: st.State) -> None:
-    """state_linux.go destroy: kill everything in the cgroup, remove it, poststop, state dir."""
+    """state_linux.go destroy: kill everything in the cgroup, remove it, poststop, state dir.
+
+    Like runc, a container with its own pid namespace whose init is gone needs no
+    signalling: the kernel killed the namespace's other processes with its PID 1.
+    """
     manager = manager_for(s)
-    if manager.is_frozen():
-        signal_all(s, _signal.SIGKILL)
-        manager.freeze(False)
-    if st.init_alive(s):
-        _kill_and_reap(s.init_pid)
-    _destroy_cgroup(manager)  # SIGKILLs what is left in the cgroup first
+    if st.init_alive(s) or not _new_pid_namespace(s.config):
+        if manager.is_frozen():
+            signal_all(s, _signal.SIGKILL)
+            manager.freeze(False)
+        if st.init_alive(s):
+            _kill_and_reap(s.init_pid)
+        _kill_cgroup(manager)
+    manager.destroy()
     _remove_state_dir(st.state_dir(root, s.id))
     try:
         hooks.run_hooks(s.config, "poststop", st.hook_state(s, st.STOPPED))
@@ -295,12 +318,16 @@ def destroy(root: str, s: st.State) -> None:
         os.write(2, f'level=warning msg="{e}"\n'.encode())
 
 
-def _destroy_cgroup(manager) -> None:
+def _kill_cgroup(manager) -> None:
     for pid in manager.get_all_pids():
         try:
             os.kill(pid, _signal.SIGKILL)
         except ProcessLookupError:
             continue
+
+
+def _destroy_cgroup(manager) -> None:
+    _kill_cgroup(manager)
     manager.destroy()
 
 

@@ -11,10 +11,7 @@ Omitted: AppArmor/SELinux labels, preserved fds, the systemd notify socket.
 from __future__ import annotations
 
 import _socket
-import fcntl
 import os
-import resource
-import struct
 
 from minicontainer.libcontainer import hooks as hooks_mod
 from minicontainer.libcontainer import rootfs as rfs
@@ -26,6 +23,8 @@ from minicontainer.libcontainer.sync import PROC_HOOKS, PROC_READY, PROC_RESUME,
 _SIOCSIFFLAGS = 0x8914
 _IFF_UP = 0x1
 _RLIM_INF = 2**64 - 1
+# struct ifreq for SIOCSIFFLAGS: the name in 16 bytes, then the flags (a short).
+_IFREQ_LO_UP = b"lo".ljust(16, b"\0") + _IFF_UP.to_bytes(2, "little") + bytes(22)
 
 
 def _ns_types(spec: dict) -> dict[str, str]:
@@ -39,23 +38,38 @@ def setup_loopback() -> None:
     """
     sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
     try:
-        fcntl.ioctl(sock.fileno(), _SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", _IFF_UP))
+        s.ioctl(sock.fileno(), _SIOCSIFFLAGS, _IFREQ_LO_UP)
     finally:
         sock.close()
 
 
 def setup_rlimits(rlimits: list[dict]) -> None:
     for rl in rlimits:
-        kind = rl["type"]
-        num = getattr(resource, kind, None)
-        if num is None or not kind.startswith("RLIMIT_"):
-            raise ValueError(f"wrong rlimit value: {kind}")
-        soft = resource.RLIM_INFINITY if rl["soft"] >= _RLIM_INF else rl["soft"]
-        hard = resource.RLIM_INFINITY if rl["hard"] >= _RLIM_INF else rl["hard"]
+        num = s.RLIMITS.get(rl["type"])
+        if num is None:
+            raise ValueError(f"wrong rlimit value: {rl['type']}")
+        soft, hard = min(rl["soft"], _RLIM_INF), min(rl["hard"], _RLIM_INF)
         try:
-            resource.setrlimit(num, (soft, hard))
-        except (ValueError, OSError) as e:
-            raise OSError(f"error setting rlimit type {num}: {e}") from None
+            s.setrlimit(num, soft, hard)
+        except OSError as e:
+            raise OSError(f"error setting rlimit type {num}: {_go_errno(e)}") from None
+
+
+def _go_errno(e: OSError) -> str:
+    """An errno as Go prints it: "operation not permitted"."""
+    return os.strerror(e.errno).lower() if e.errno else str(e)
+
+
+def sync_parent_hooks(spec: dict, chan: Channel) -> None:
+    """syncParentHooks: the parent runs prestart and createRuntime while we wait.
+
+    runc always makes the round trip; we skip it when there are no such hooks,
+    which saves the parent and the init a wake-up each on every start.
+    """
+    hooks = spec.get("hooks") or {}
+    if hooks.get("prestart") or hooks.get("createRuntime"):
+        chan.send(PROC_HOOKS)
+        chan.expect(PROC_RESUME)
 
 
 def prepare_rootfs(cfg: InitConfig, chan: Channel) -> None:
@@ -78,12 +92,8 @@ def prepare_rootfs(cfg: InitConfig, chan: Channel) -> None:
         rfs.create_devices(cfg.rootfs, linux.get("devices") or [], "user" in namespaces)
         rfs.setup_dev_symlinks(cfg.rootfs)
         rfs.setup_ptmx(cfg.rootfs)
-    chan.send(PROC_HOOKS)
-    chan.expect(PROC_RESUME)
+    sync_parent_hooks(spec, chan)
     hooks_mod.run_hooks(spec, "createContainer", cfg.hook_state)
-    if spec.get("hooks"):
-        # After pivot_root the host's Python library is gone: import what startContainer needs.
-        import subprocess  # noqa: F401
     rfs.pivot_root(cfg.rootfs)
 
 
@@ -197,6 +207,22 @@ def mark_cloexec_above(keep: int, fd_dir: str | int = "/proc/self/fd") -> None:
                 continue
 
 
+def preload_modules(cfg: InitConfig) -> None:
+    """Import what only some containers need, while the host's files are reachable.
+
+    Called by stage-1 before it enters the namespaces: after a user namespace
+    maps us to an unprivileged host uid, the interpreter's library (under a
+    0700 home, say) can be unreadable, and after pivot_root it is gone. Loaded
+    only when needed: the syscall table is our biggest module.
+    """
+    if cfg.console_sock is not None:
+        from minicontainer.libcontainer import console  # noqa: F401
+    if (cfg.spec.get("linux") or {}).get("seccomp"):
+        from minicontainer.libcontainer import seccomp  # noqa: F401
+    if cfg.spec.get("hooks"):
+        import subprocess  # noqa: F401  (createContainer and startContainer run in here)
+
+
 def start(cfg: InitConfig, chan: Channel) -> None:
     """linuxStandardInit.Init. Never returns: execve, or report the error and exit."""
     spec = cfg.spec
@@ -206,8 +232,7 @@ def start(cfg: InitConfig, chan: Channel) -> None:
         # /proc/self/fd as it is now: without a mount namespace the chroot'ed
         # container has no /proc of its own to reopen the fifo through.
         fd_dir = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        # Imported here, before pivot_root hides the host's files, and only when
-        # needed: the syscall table is our biggest module.
+        # Loaded by preload_modules, before the namespaces: found in sys.modules.
         if cfg.console_sock is not None:
             from minicontainer.libcontainer.console import setup_console
         if (spec.get("linux") or {}).get("seccomp"):
@@ -217,8 +242,7 @@ def start(cfg: InitConfig, chan: Channel) -> None:
         else:
             # No mount namespace: mounting would change the host's table, so (unlike
             # runc, which mounts anyway) only chroot, as runc's prepareRootfs does at the end.
-            chan.send(PROC_HOOKS)
-            chan.expect(PROC_RESUME)
+            sync_parent_hooks(spec, chan)
             os.chroot(cfg.rootfs)
             os.chdir("/")
         if cfg.console_sock is not None:

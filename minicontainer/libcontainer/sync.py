@@ -7,9 +7,13 @@ socketpair: one message per line, so either side can block on `recv`.
 
 from __future__ import annotations
 
-import _socket
-
 from minicontainer.libcontainer import fastjson
+
+# `_socket` is a shared object on a shared-libpython build (~0.7 ms to load):
+# only the commands that make sockets import it; annotations name it lazily.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    import _socket
 
 PROC_GO = "go"  # parent → stage-1: joined the cgroup, go on
 PROC_USERMAP = "usermap"  # stage-1 → parent: write my uid_map/gid_map

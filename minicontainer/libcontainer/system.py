@@ -1,16 +1,20 @@
-"""Thin ctypes wrappers over the Linux system calls a runtime needs.
+"""The Linux system calls a runtime needs, made through libc's syscall(2).
 
 Mirrors libcontainer/system/linux.go and the golang.org/x/sys/unix calls runc
 makes (unshare, setns, mount, pivot_root, prctl, capset, sethostname), and
-nsexec.c's clone_parent.
-Python 3.11 has no os.unshare/os.setns, so every call goes through libc and
-raises OSError with the errno, like the Go wrappers return syscall.Errno.
-Omitted: the architectures other than x86_64 (capset layout is generic).
+nsexec.c's clone_parent. Like Go's unix package, every call is the raw system
+call by number, and failures raise OSError with the errno (Go's syscall.Errno).
+Python 3.11 has no os.unshare/os.setns/os.mount, so the calls go through the C
+module `_ctypes` directly: the `ctypes` package on top of it builds a hundred
+classes at import (~7 ms of CPU, in every container start), and one function
+pointer with integer and bytes arguments is all we use. Structures the kernel
+reads (capset's header and data, seccomp's sock_fprog) are packed as bytes.
+Omitted: the architectures other than x86_64 (the call numbers are x86_64's).
 """
 
 from __future__ import annotations
 
-import ctypes
+import _ctypes
 import os
 
 from minicontainer.libcontainer.namespaces import (  # noqa: F401  (re-exported)
@@ -23,9 +27,6 @@ from minicontainer.libcontainer.namespaces import (  # noqa: F401  (re-exported)
     CLONE_NEWUSER,
     CLONE_NEWUTS,
 )
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
 
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
@@ -65,36 +66,76 @@ PR_CAP_AMBIENT_RAISE = 2
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 SECCOMP_MODE_FILTER = 2
 
-_NR_CLONE = 56
 _CLONE_PARENT = 0x00008000
 _SIGCHLD = 17
-_NR_PIVOT_ROOT = 155
-_NR_SETNS = 308
-_NR_CAPSET = 126
-_NR_SETGROUPS = 116
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+# x86_64 system call numbers (asm/unistd_64.h), the ones golang.org/x/sys/unix uses.
+_NR_IOCTL = 16
+_NR_CLONE = 56
 _NR_SETRESUID = 117
 _NR_SETRESGID = 119
+_NR_CAPSET = 126
+_NR_PIVOT_ROOT = 155
+_NR_PRCTL = 157
+_NR_MOUNT = 165
+_NR_UMOUNT2 = 166
+_NR_SETHOSTNAME = 170
+_NR_SETDOMAINNAME = 171
+_NR_UNSHARE = 272
+_NR_PRLIMIT64 = 302
+_NR_SETNS = 308
 
-_libc.mount.argtypes = [
-    ctypes.c_char_p,
-    ctypes.c_char_p,
-    ctypes.c_char_p,
-    ctypes.c_ulong,
-    ctypes.c_char_p,
-]
-_libc.prctl.argtypes = [
-    ctypes.c_int,
-    ctypes.c_ulong,
-    ctypes.c_ulong,
-    ctypes.c_ulong,
-    ctypes.c_ulong,
-]
-_libc.syscall.restype = ctypes.c_long
+# The RLIMIT_* numbers (asm-generic/resource.h), by the names config.json uses:
+# runc's strToRlimit table.
+RLIMITS = {
+    "RLIMIT_CPU": 0,
+    "RLIMIT_FSIZE": 1,
+    "RLIMIT_DATA": 2,
+    "RLIMIT_STACK": 3,
+    "RLIMIT_CORE": 4,
+    "RLIMIT_RSS": 5,
+    "RLIMIT_NPROC": 6,
+    "RLIMIT_NOFILE": 7,
+    "RLIMIT_MEMLOCK": 8,
+    "RLIMIT_AS": 9,
+    "RLIMIT_LOCKS": 10,
+    "RLIMIT_SIGPENDING": 11,
+    "RLIMIT_MSGQUEUE": 12,
+    "RLIMIT_NICE": 13,
+    "RLIMIT_RTPRIO": 14,
+    "RLIMIT_RTTIME": 15,
+}
 
 
-def _check(ret: int, what: str, path: str | None = None) -> int:
+class _Long(_ctypes._SimpleCData):
+    """C long: syscall(2) reads every argument as one (bytes pass as char *)."""
+
+    _type_ = "l"
+
+
+class _Char(_ctypes._SimpleCData):
+    _type_ = "c"
+
+
+class _Syscall(_ctypes.CFuncPtr):
+    """The type of glibc's `long syscall(long number, ...)`, keeping errno for us."""
+
+    _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+    _restype_ = _Long
+
+
+class _Libc:
+    _handle = _ctypes.dlopen(None)  # the libc this interpreter is linked with
+
+
+_syscall = _Syscall(("syscall", _Libc))
+
+
+def _call(nr: int, what: str, *args: int | bytes | None, path: str | None = None) -> int:
+    ret = _syscall(_Long(nr), *(_Long(a) if isinstance(a, int) else a for a in args))
     if ret < 0:
-        err = ctypes.get_errno()
+        err = _ctypes.get_errno()
         raise OSError(err, f"{what}: {os.strerror(err)}", path)
     return ret
 
@@ -103,28 +144,31 @@ def _b(s: str | None) -> bytes | None:
     return None if s is None else os.fsencode(s)
 
 
+def _u32(*values: int) -> bytes:
+    return b"".join((v & 0xFFFFFFFF).to_bytes(4, "little") for v in values)
+
+
 def unshare(flags: int) -> None:
-    _check(_libc.unshare(flags), "unshare")
+    _call(_NR_UNSHARE, "unshare", flags)
 
 
 def setns(fd: int, nstype: int) -> None:
-    # The raw syscall: glibc's wrapper is fine too, but this keeps argtypes explicit.
-    _check(_libc.syscall(_NR_SETNS, ctypes.c_int(fd), ctypes.c_int(nstype)), "setns")
+    _call(_NR_SETNS, "setns", fd, nstype)
 
 
 def mount(
     source: str | None, target: str, fstype: str | None, flags: int, data: str | None
 ) -> None:
-    ret = _libc.mount(_b(source), _b(target), _b(fstype), flags, _b(data))
-    _check(ret, f"mount {source or ''}:{target}", target)
+    args = (_b(source), _b(target), _b(fstype), flags, _b(data))
+    _call(_NR_MOUNT, f"mount {source or ''}:{target}", *args, path=target)
 
 
 def umount2(target: str, flags: int) -> None:
-    _check(_libc.umount2(_b(target), ctypes.c_int(flags)), "umount", target)
+    _call(_NR_UMOUNT2, "umount", _b(target), flags, path=target)
 
 
 def pivot_root(new_root: str, put_old: str) -> None:
-    _check(_libc.syscall(_NR_PIVOT_ROOT, _b(new_root), _b(put_old)), "pivot_root", new_root)
+    _call(_NR_PIVOT_ROOT, "pivot_root", _b(new_root), _b(put_old), path=new_root)
 
 
 def clone_parent() -> int:
@@ -135,74 +179,65 @@ def clone_parent() -> int:
     with other threads (stage-1 has none) or cached thread ids (glibc 2.25+ keeps
     no pid cache; exec and subprocess re-derive what they need).
     """
-    return _check(_libc.syscall(_NR_CLONE, _CLONE_PARENT | _SIGCHLD, 0, 0, 0, 0), "clone")
+    return _call(_NR_CLONE, "clone", _CLONE_PARENT | _SIGCHLD, 0, 0, 0, 0)
 
 
 def prctl(option: int, a2: int = 0, a3: int = 0, a4: int = 0, a5: int = 0) -> int:
-    return _check(_libc.prctl(option, a2, a3, a4, a5), "prctl")
+    return _call(_NR_PRCTL, "prctl", option, a2, a3, a4, a5)
 
 
 def sethostname(name: str) -> None:
     raw = name.encode()
-    _check(_libc.sethostname(raw, ctypes.c_size_t(len(raw))), "sethostname")
+    _call(_NR_SETHOSTNAME, "sethostname", raw, len(raw))
 
 
 def setdomainname(name: str) -> None:
     raw = name.encode()
-    _check(_libc.setdomainname(raw, ctypes.c_size_t(len(raw))), "setdomainname")
-
-
-def setgroups(gids: list[int]) -> None:
-    # The raw syscall changes only this thread; we are single-threaded here and
-    # glibc's wrapper would also do it, but mirrors runc's unix.Setgroups.
-    arr = (ctypes.c_uint * max(1, len(gids)))(*gids)
-    _check(_libc.syscall(_NR_SETGROUPS, ctypes.c_size_t(len(gids)), arr), "setgroups")
+    _call(_NR_SETDOMAINNAME, "setdomainname", raw, len(raw))
 
 
 def setresgid(gid: int) -> None:
-    g = ctypes.c_uint(gid)
-    _check(_libc.syscall(_NR_SETRESGID, g, g, g), "setresgid")
+    _call(_NR_SETRESGID, "setresgid", gid, gid, gid)
 
 
 def setresuid(uid: int) -> None:
-    u = ctypes.c_uint(uid)
-    _check(_libc.syscall(_NR_SETRESUID, u, u, u), "setresuid")
+    _call(_NR_SETRESUID, "setresuid", uid, uid, uid)
 
 
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+def ioctl(fd: int, request: int, arg: bytes) -> None:
+    """An ioctl whose argument the kernel only reads (SIOCSIFFLAGS, TIOCSPTLCK)."""
+    _call(_NR_IOCTL, "ioctl", fd, request, arg)
 
 
-class _CapData(ctypes.Structure):
-    _fields_ = [
-        ("effective", ctypes.c_uint32),
-        ("permitted", ctypes.c_uint32),
-        ("inheritable", ctypes.c_uint32),
-    ]
+def setrlimit(resource: int, soft: int, hard: int) -> None:
+    """prlimit64(0, resource, {soft, hard}, NULL), as Go's unix.Setrlimit does.
 
-
-_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+    Limits are unsigned 64-bit: RLIM_INFINITY is 2**64 - 1.
+    """
+    limits = soft.to_bytes(8, "little") + hard.to_bytes(8, "little")
+    _call(_NR_PRLIMIT64, "prlimit", 0, resource, limits, None)
 
 
 def capset(effective: int, permitted: int, inheritable: int) -> None:
-    """Set this thread's three capability sets from 64-bit masks."""
-    hdr = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
-    data = (_CapData * 2)()
-    for i in range(2):
-        shift = 32 * i
-        data[i].effective = (effective >> shift) & 0xFFFFFFFF
-        data[i].permitted = (permitted >> shift) & 0xFFFFFFFF
-        data[i].inheritable = (inheritable >> shift) & 0xFFFFFFFF
-    _check(_libc.syscall(_NR_CAPSET, ctypes.byref(hdr), data), "capset")
+    """Set this thread's three capability sets from 64-bit masks.
 
-
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+    The kernel reads a header {version, pid} and two {effective, permitted,
+    inheritable} u32 triples: the low 32 capabilities, then the high ones.
+    """
+    header = _u32(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = _u32(effective, permitted, inheritable)
+    data += _u32(effective >> 32, permitted >> 32, inheritable >> 32)
+    _call(_NR_CAPSET, "capset", header, data)
 
 
 def seccomp_set_filter(program: bytes) -> None:
-    """Install a classic-BPF seccomp filter (8 bytes per instruction)."""
-    buf = ctypes.create_string_buffer(program, len(program))
-    prog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
-    ret = _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0)
-    _check(ret, "seccomp")
+    """Install a classic-BPF seccomp filter (8 bytes per instruction).
+
+    struct sock_fprog is {unsigned short len; (6 bytes padding) filter *}: the
+    filter's address comes from a C array holding a copy of the program.
+    """
+    buf = type("_Filter", (_ctypes.Array,), {"_type_": _Char, "_length_": len(program)})
+    filt = buf.from_buffer_copy(program)
+    fprog = (len(program) // 8).to_bytes(2, "little") + bytes(6)
+    fprog += _ctypes.addressof(filt).to_bytes(8, "little")
+    _call(_NR_PRCTL, "seccomp", PR_SET_SECCOMP, SECCOMP_MODE_FILTER, fprog, 0, 0)

@@ -142,6 +142,21 @@ def test_bad_input_errors_match_runc_and_leave_nothing(
     assert results["runc"][0] == 1
 
 
+def test_rlimit_soft_above_hard_fails_like_runc(runtimes, make_bundle, new_id):
+    """setrlimit goes through prlimit64: the kernel's EINVAL, worded as Go prints it."""
+
+    def bad_rlimit(spec):
+        spec["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 4096, "hard": 1024}]
+
+    bundle = make_bundle(["true"], bad_rlimit)
+    for name in ("runc", "minicontainer"):
+        rt = runtimes[name]
+        out = rt("create", "-b", str(bundle), new_id("rl"))
+        assert out.returncode == 1, (name, out.stderr)
+        assert _msg(out).endswith("error setting rlimit type 7: invalid argument"), out.stderr
+        assert not rt.root.exists() or list(rt.root.iterdir()) == []
+
+
 def test_run_detached_pid_file_and_list(mc, make_bundle, new_id, tmp_path):
     bundle = make_bundle(["sleep", "100"])
     cid = new_id("det")

@@ -163,6 +163,15 @@ def _userns(spec, rootfs):
     spec["linux"]["gidMappings"] = mapping
 
 
+def _userns_seccomp(spec, rootfs):
+    # The seccomp compiler is imported before the user namespace: mapped to an
+    # unprivileged host uid, the init may not be able to read the interpreter's library.
+    _userns(spec, rootfs)
+    rule = {"names": ["mkdirat", "mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}
+    spec["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [rule]}
+    spec["process"]["args"][-1] += "grep -c Seccomp: /proc/self/status\nmkdir /x || echo denied\n"
+
+
 def _cgroupns(spec, _rootfs):
     spec["linux"]["namespaces"].append({"type": "cgroup"})
 
@@ -174,7 +183,9 @@ def _shared_propagation(spec, _rootfs):
 
 @pytest.mark.tool("runc")
 @pytest.mark.parametrize(
-    "mutate", [_userns, _cgroupns, _shared_propagation], ids=["user", "cgroup", "shared-root"]
+    "mutate",
+    [_userns, _userns_seccomp, _cgroupns, _shared_propagation],
+    ids=["user", "user-seccomp", "cgroup", "shared-root"],
 )
 def test_user_and_cgroup_namespaces_match_runc(
     runtimes, make_bundle, new_id, mutate, public_rootfs
