@@ -3,7 +3,8 @@
 Mirrors cmd/kube-apiserver/app/options (the flag names: --etcd-servers,
 --etcd-prefix, --etcd-compaction-interval, --bind-address, --secure-port,
 --tls-cert-file, --tls-private-key-file, --client-ca-file, --token-auth-file,
---service-cluster-ip-range, --max-requests-inflight,
+--service-cluster-ip-range, --service-node-port-range, --advertise-address,
+--max-requests-inflight,
 --max-mutating-requests-inflight, --watch-cache-sizes' default size,
 --authorization-mode, --encryption-provider-config, --enable-admission-plugins,
 --disable-admission-plugins, --default-not-ready-toleration-seconds,
@@ -30,6 +31,8 @@ from miniapiserver.app import Config, Running
 from miniapiserver.auth import certs
 from miniapiserver.auth.authn import Authenticator, load_token_file
 from miniapiserver.auth.authorizer import parse_modes
+from miniapiserver.registry.service.ipallocator import parse_cidr
+from miniapiserver.registry.service.portallocator import parse_port_range
 from miniapiserver.storage.value import encryptionconfig
 
 
@@ -63,7 +66,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--tls-private-key-file", default="")
     p.add_argument("--client-ca-file", default="")
     p.add_argument("--token-auth-file", default="")
-    p.add_argument("--service-cluster-ip-range", default="10.96.0.0/12")
+    p.add_argument(
+        "--service-cluster-ip-range",
+        default="10.0.0.0/24",
+        help="CIDR the Services' ClusterIPs are allocated from (its first IP: `kubernetes`)",
+    )
+    p.add_argument("--service-node-port-range", default="30000-32767")
+    p.add_argument(
+        "--advertise-address",
+        default="",
+        help="the IP the `kubernetes` Service's endpoints point at (default: --bind-address)",
+    )
+    p.add_argument(
+        "--kubernetes-service-reconcile-interval",
+        type=duration_seconds,
+        default=10.0,
+        help="how often the `kubernetes` Service and its endpoints are re-checked (minicloud's "
+        "knob for upstream's fixed 10s EndpointInterval)",
+    )
     p.add_argument("--max-requests-inflight", type=int, default=400)
     p.add_argument("--max-mutating-requests-inflight", type=int, default=200)
     p.add_argument("--default-watch-cache-size", type=int, default=1000)
@@ -173,6 +193,8 @@ def build_config(args: argparse.Namespace) -> tuple[Config, str]:
         token_file = token_file or str(creds.token_file)
         ca_file = ca_file or str(creds.ca_file)
     tokens = load_token_file(token_file) if token_file else {}
+    parse_cidr(args.service_cluster_ip_range)  # a bad range stops the start, as upstream
+    parse_port_range(args.service_node_port_range)
     config = Config(
         etcd_servers=[s for s in args.etcd_servers.split(",") if s],
         bind_address=args.bind_address,
@@ -188,6 +210,10 @@ def build_config(args: argparse.Namespace) -> tuple[Config, str]:
         max_requests_inflight=args.max_requests_inflight,
         max_mutating_requests_inflight=args.max_mutating_requests_inflight,
         authorization_modes=tuple(parse_modes(args.authorization_mode)),
+        service_cluster_ip_range=args.service_cluster_ip_range,
+        service_node_port_range=args.service_node_port_range,
+        advertise_address=args.advertise_address,
+        kubernetes_service_interval=args.kubernetes_service_reconcile_interval,
         **admission_options(args),
         **service_account_options(args, data),
         encryption=(

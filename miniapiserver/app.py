@@ -11,7 +11,9 @@ missing, never overwritten), the authorizer chain of --authorization-mode
 of --encryption-provider-config, the admission chain of
 --enable-admission-plugins / --disable-admission-plugins, ServiceAccount tokens
 (--service-account-* flags: the JWT authenticator and the TokenRequest subresource),
-and the compactor.
+the Service ClusterIP / NodePort allocators (--service-cluster-ip-range,
+--service-node-port-range; pkg/controlplane/instance.go), the `kubernetes` Service
+controller (--advertise-address) and the compactor.
 """
 
 from __future__ import annotations
@@ -35,12 +37,15 @@ from miniapiserver.admission.plugins import (
     service_account,
 )
 from miniapiserver.admission.webhook import plugin as webhook_plugin
+from miniapiserver.apiextensions.handler import CRDHandler
 from miniapiserver.auth import bootstrap_policy
 from miniapiserver.auth.authn import Authenticator
 from miniapiserver.auth.authorizer import AlwaysAllow, Authorizer, Union
 from miniapiserver.auth.policy_cache import CachePolicySource
 from miniapiserver.auth.rbac import RBACAuthorizer, RuleResolver
+from miniapiserver.controlplane.kubernetesservice import Controller as KubernetesServiceController
 from miniapiserver.etcd.client import Client
+from miniapiserver.registry.service import storage as service_storage
 from miniapiserver.registry.store import KEY_PREFIXES, RegistryStore
 from miniapiserver.registry.token_request import TokenREST
 from miniapiserver.server import APIServer
@@ -79,6 +84,10 @@ class Config:
     service_account_issuers: tuple[str, ...] = ()
     api_audiences: tuple[str, ...] = ()
     service_account_max_token_expiration: int = 0
+    service_cluster_ip_range: str = "10.0.0.0/24"
+    service_node_port_range: str = "30000-32767"
+    advertise_address: str = ""
+    kubernetes_service_interval: float = 10.0
 
 
 class Running:
@@ -92,7 +101,11 @@ class Running:
         self.stores: dict[str, RegistryStore] = {}
         self.runner: web.AppRunner | None = None
         self.tasks: list[asyncio.Task] = []
+        self.crd_handler: CRDHandler | None = None
         self.port = config.secure_port
+        self.allocators = service_storage.new_allocators(
+            self.storage, config.service_cluster_ip_range, config.service_node_port_range, self.rng
+        )
 
     def _transformers(self) -> dict[str, Transformer]:
         """Each resource's key prefix -> the transformer the encryption config gives it."""
@@ -162,8 +175,18 @@ class Running:
         for store in self.stores.values():
             store.cacher.start()
         await asyncio.gather(*(s.cacher.ready.wait() for s in self.stores.values()))
+        await service_storage.repair_ranges(
+            self.allocators, self.storage, self.stores["/services"].prefix
+        )
+        self.stores["/services"].rest = service_storage.ServiceREST(self.allocators)
         await self._system_namespaces()
         await self._bootstrap_roles()
+        # The CRDs' custom resources (apiextensions-apiserver's crdHandler), served beside.
+        self.crd_handler = CRDHandler(
+            self.stores, self.storage, lambda: datetime.now(UTC), self.rng,
+            self.config.watch_cache_capacity, self.config.bookmark_interval,
+        )  # fmt: skip
+        await self.crd_handler.start()
         self.tasks.append(
             asyncio.create_task(compactor(self.client, self.config.etcd_compaction_interval))
         )
@@ -172,6 +195,7 @@ class Running:
             max_requests_inflight=self.config.max_requests_inflight,
             max_mutating_requests_inflight=self.config.max_mutating_requests_inflight,
             authorizer=self.authorizer(),
+            scheme_=self.crd_handler.serving_scheme(scheme.SCHEME),
         )  # fmt: skip
         server.token_rest = self._service_account_tokens()
         if "RBAC" in self.config.authorization_modes:
@@ -185,6 +209,18 @@ class Running:
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         server.address = f"{self.config.bind_address}:{self.port}"
+        await self._kubernetes_service()
+
+    async def _kubernetes_service(self) -> None:
+        """The `kubernetes` Service on the range's first IP, reconciled now and then."""
+        advertise = self.config.advertise_address or self.config.bind_address
+        if advertise in ("0.0.0.0", "::"):
+            advertise = "127.0.0.1"  # upstream picks the default route's address; we stay local
+        ctl = KubernetesServiceController(
+            self.stores, self.allocators.ips.ip_at(0), advertise, self.port
+        )
+        await ctl.reconcile()
+        self.tasks.append(asyncio.create_task(ctl.run(self.config.kubernetes_service_interval)))
 
     def _service_account_tokens(self) -> TokenREST | None:
         """The JWT authenticator (verifying keys) and the TokenRequest REST (signing key).
@@ -248,6 +284,8 @@ class Running:
                     raise
 
     async def stop(self) -> None:
+        if self.crd_handler is not None:
+            await self.crd_handler.stop()
         # Watches end first (their caches stop), so the HTTP server has no stream to wait for.
         await asyncio.gather(*(s.cacher.stop() for s in self.stores.values()))
         if self.runner is not None:

@@ -12,8 +12,18 @@ from aiohttp import web
 from miniapi import errors
 from miniapi.meta.v1 import Status
 from miniapi.runtime import GroupResource, ResourceInfo, Scheme
+from miniapiserver.apiextensions import scale as cr_scale
 from miniapiserver.endpoints import negotiation
-from miniapiserver.endpoints.handlers import create, delete, get, patch, subresources, update, watch
+from miniapiserver.endpoints.handlers import (
+    create,
+    delete,
+    get,
+    patch,
+    pod_exec,
+    subresources,
+    update,
+    watch,
+)
 from miniapiserver.endpoints.handlers.rest import RequestScope
 from miniapiserver.endpoints.requestinfo import RequestInfo
 from miniapiserver.registry import pod_log
@@ -27,6 +37,7 @@ SUBRESOURCE_VERBS = {
     "eviction": ("create",),
     "finalize": ("update",),
     "log": ("get",),
+    "exec": ("get", "create"),
     "token": ("create",),
 }
 
@@ -86,6 +97,8 @@ async def serve(
     output = negotiation.negotiate_output(request.headers.get("Accept"), is_list)
     scope = RequestScope(request, ri, info, stores[f"{info.gvk.group}/{info.resource}"], output)
     sub = ri.subresource
+    if sub == "scale" and getattr(info, "scale_paths", ()):
+        return await cr_scale.serve_scale(scope, dict(info.scale_paths))  # type: ignore[attr-defined]
     if sub in ("scale",):
         return await subresources.scale(scope)
     if sub == "binding":
@@ -99,6 +112,9 @@ async def serve(
     if sub == "log":
         pod = await scope.store.get(ri.namespace, ri.name)
         return await pod_log.get_log(request, pod, stores["/nodes"])
+    if sub == "exec":
+        pod = await scope.store.get(ri.namespace, ri.name)
+        return await pod_exec.connect(request, pod, stores["/nodes"])
     handler = {
         "get": get.get_resource,
         "list": get.list_resource,

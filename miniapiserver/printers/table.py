@@ -86,7 +86,8 @@ def to_table(
     """A Table with the kind's columns; includeObject is None, Metadata (default) or Object."""
     now = now or datetime.now(UTC)
     include = include_object if include_object in ("None", "Object") else "Metadata"
-    defs, printer = columns.for_kind(info.gvk.kind)
+    # A custom resource carries its CRD's additionalPrinterColumns (apiextensions/crdinfo.py).
+    defs, printer = getattr(info, "table", None) or columns.for_kind(info.gvk.kind)
     rows = []
     for obj in items:
         row: dict[str, Any] = {"cells": printer(obj, now, age)}

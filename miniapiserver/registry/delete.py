@@ -6,7 +6,8 @@ DeleteCollection) and rest/delete.go (BeforeDelete: deletionTimestamp =
 now + grace, deletionGracePeriodSeconds), with the pod strategy's
 CheckGracefulDelete (a pod bound to a node waits its grace period; an
 unscheduled or finished pod goes at once) and the namespace REST Delete (a
-namespace with spec.finalizers turns Terminating first).
+namespace with spec.finalizers turns Terminating first). An object really
+removed goes through the resource's AfterDelete hook (a Service frees its IP).
 Omitted: the orphanDependents field's deprecated defaults per group.
 """
 
@@ -98,9 +99,12 @@ async def delete(
     if dry_run:
         return obj, True
     try:
-        return await store.storage.delete(store.key(namespace, name), pre), True
+        out = await store.storage.delete(store.key(namespace, name), pre)
     except serrors.StorageError as e:
         raise interpret(e, store.gr, name) from None
+    if store.rest is not None:
+        await store.rest.after_delete(out)  # AfterDelete: the Service's IP and ports go back
+    return out, True
 
 
 async def _mark_deleting(

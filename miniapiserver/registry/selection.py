@@ -22,6 +22,12 @@ def _attrs_for(info: ResourceInfo, with_fields: bool):  # type: ignore[no-untype
         obj_labels = obj.get("metadata", {}).get("labels") or {}
         if not with_fields:
             return obj_labels, {}
+        if getattr(info, "crd_name", ""):
+            # A custom resource stays unstructured: the default name/namespace fields.
+            meta = obj.get("metadata", {})
+            out = {"metadata.name": meta.get("name", "")}
+            return obj_labels, out | ({"metadata.namespace": meta.get("namespace", "")}
+                                      if namespaced else {})  # fmt: skip
         # Selectable fields are read from the typed object, as the strategies' GetAttrs do.
         return obj_labels, fields.field_set(kind, scheme.decode(obj), namespaced)
 

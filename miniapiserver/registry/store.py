@@ -4,7 +4,8 @@ Mirrors k8s.io/apiserver/pkg/registry/generic/registry/store.go (Store:
 Create, Get, List, Update with GuaranteedUpdate and create-on-update, Watch,
 the key functions NamespaceKeyFunc/NoNamespaceKeyFunc, the dry-run paths,
 deleting an object whose last finalizer an update removed) with the strategy
-hooks of registry/strategy.py. Every watch and the LISTs cacher/delegator.py
+hooks of registry/strategy.py and a resource's REST hooks (BeginCreate, BeginUpdate,
+AfterDelete: the Service allocators). Every watch and the LISTs cacher/delegator.py
 allows go through the Cacher; GETs at a resourceVersion too; the rest read etcd. Deletion lives in registry/delete.py.
 Omitted: TTLs, decorators, managedFields.
 """
@@ -15,6 +16,7 @@ import copy
 import random
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any, Protocol
 
 from miniapi import errors
 from miniapi.runtime import ResourceInfo
@@ -70,6 +72,12 @@ class RegistryStore:
         )
         # Set by the server: the admission chain API writes go through.
         self.admission: Chain | None = None
+        # A resource's REST hooks (BeginCreate, BeginUpdate, AfterDelete upstream): the
+        # Service allocators. begin_* return an object whose finish(success) commits or undoes.
+        self.rest: RESTHooks | None = None
+        # The typed round trip (registry/typed.py); a custom resource's store gets its
+        # CRD's schema codec instead (apiextensions/crdinfo.py Codec).
+        self.typed: Any = typed
 
     def key(self, namespace: str, name: str) -> str:
         """NamespaceKeyFunc / NoNamespaceKeyFunc: <prefix>/<namespace>/<name> or <prefix>/<name>."""
@@ -158,16 +166,16 @@ class RegistryStore:
         Order as upstream: defaulting, mutating admission (create handler), BeforeCreate
         (name generation, validation), validating admission (createValidation), the Txn.
         """
-        typed.check_type_meta(self.info, obj)
+        self.typed.check_type_meta(self.info, obj)
         if user is not None and self.admission is not None:
-            obj = typed.default(self.info, obj, strict)
+            obj = self.typed.default(self.info, obj, strict)
             attrs = self.attributes(
                 CREATE, namespace or obj.get("metadata", {}).get("namespace", ""),
                 obj.get("metadata", {}).get("name", ""), obj, None, user, dry_run=dry_run,
             )  # fmt: skip
             await self.admission.admit(attrs)
             obj = attrs.object or obj
-            typed.check_type_meta(self.info, obj)
+            self.typed.check_type_meta(self.info, obj)
         strategy.before_create(self.info, obj, namespace, self.clock(), self.rng)
         name = obj["metadata"].get("name", "")
         if not name:
@@ -177,7 +185,24 @@ class RegistryStore:
             raise errors.new_bad_request(
                 "resourceVersion should not be set on objects to be created"
             )
-        obj = typed.normalize(self.info, obj, strict=strict)
+        obj = self.typed.normalize(self.info, obj, strict=strict)
+        # BeginCreate: after validation here (upstream: before), so allocation reads typed,
+        # valid input; validating admission still sees the allocated values.
+        txn = await self.rest.begin_create(obj, dry_run) if self.rest is not None else None
+        try:
+            out = await self._finish_create(obj, name, dry_run, user)
+        except BaseException:
+            if txn is not None:
+                await txn.finish(False)  # a refused create gives back what it was allocated
+            raise
+        if txn is not None:
+            await txn.finish(not dry_run)
+        return out
+
+    async def _finish_create(
+        self, obj: Obj, name: str, dry_run: bool, user: UserInfo | None
+    ) -> Obj:
+        """Validating admission and the Txn (or the dry-run answer)."""
         if user is not None and self.admission is not None:
             ns = obj["metadata"].get("namespace", "")
             await self.admission.validate(
@@ -210,11 +235,13 @@ class RegistryStore:
         """
         allow_create = self.info.gvk.kind in strategy.CREATE_ON_UPDATE_KINDS and not subresource
         created = False
+        hooks = self.rest if not subresource else None
+        txns: list[Transaction] = []  # the last attempt's allocations (one per retry)
 
         async def try_update(existing: Obj | None) -> Obj:
             nonlocal created
             new = updater(copy.deepcopy(existing) if existing is not None else None)
-            typed.check_type_meta(self.info, new)
+            self.typed.check_type_meta(self.info, new)
             meta = new.setdefault("metadata", {})
             if meta.get("name", name) != name:
                 raise errors.new_bad_request(
@@ -226,7 +253,8 @@ class RegistryStore:
             attrs = None
             if user is not None and self.admission is not None:
                 attrs = self.attributes(
-                    op, namespace, name, typed.default(self.info, new, strict), existing, user,
+                    op, namespace, name, self.typed.default(self.info, new, strict), existing,
+                    user,
                     subresource, dry_run,
                 )  # fmt: skip
                 await self.admission.admit(attrs)
@@ -234,9 +262,12 @@ class RegistryStore:
             if existing is None:
                 new.setdefault("metadata", {}).pop("resourceVersion", None)
                 strategy.before_create(self.info, new, namespace, self.clock(), self.rng)
-                created, new = True, typed.normalize(self.info, new, strict=strict)
+                created, new = True, self.typed.normalize(self.info, new, strict=strict)
             else:
                 new = self._before_update(new, existing, subresource, strict)
+                if hooks is not None:
+                    await _undo(txns)  # a lost race retries: the previous attempt's IPs go back
+                    txns.append(await hooks.begin_update(new, existing, dry_run))
             if attrs is not None and self.admission is not None:
                 attrs.object = new
                 await self.admission.validate(attrs)
@@ -249,9 +280,16 @@ class RegistryStore:
                 self.key(namespace, name), try_update, ignore_not_found=allow_create
             )
         except DryRun as d:
+            await _undo(txns)
             return d.obj, created
         except serrors.StorageError as e:
+            await _undo(txns)
             raise interpret(e, self.gr, name) from None
+        except BaseException:
+            await _undo(txns)
+            raise
+        for txn in txns:
+            await txn.finish(True)
         out = await self._delete_if_finalized(out)
         return out, created
 
@@ -263,7 +301,7 @@ class RegistryStore:
                 self.gr, existing["metadata"].get("name", ""), errors.OPTIMISTIC_LOCK_ERROR_MSG
             )
         strategy.before_update(self.info, new, existing, subresource)
-        return typed.normalize(self.info, new, existing, strict)
+        return self.typed.normalize(self.info, new, existing, strict)
 
     async def _delete_if_finalized(self, obj: Obj) -> Obj:
         """An update that removed the last finalizer of a deleting object deletes it."""
@@ -275,11 +313,31 @@ class RegistryStore:
         if self.info.gvk.kind == "Namespace" and obj.get("spec", {}).get("finalizers"):
             return obj
         try:
-            return await self.storage.delete(self.key_of(obj))
+            out = await self.storage.delete(self.key_of(obj))
         except serrors.StorageError as e:
             if e.code == serrors.ERR_KEY_NOT_FOUND:
                 return obj
             raise interpret(e, self.gr, meta.get("name", "")) from None
+        if self.rest is not None:
+            await self.rest.after_delete(out)
+        return out
+
+
+class Transaction(Protocol):
+    async def finish(self, success: bool) -> None: ...
+
+
+class RESTHooks(Protocol):
+    """What a resource's REST adds around the generic store's writes."""
+
+    async def begin_create(self, obj: Obj, dry_run: bool) -> Transaction: ...
+    async def begin_update(self, obj: Obj, old: Obj, dry_run: bool) -> Transaction: ...
+    async def after_delete(self, obj: Obj) -> None: ...
+
+
+async def _undo(txns: list[Transaction]) -> None:
+    while txns:
+        await txns.pop().finish(False)
 
 
 def _name_required():  # type: ignore[no-untyped-def]

@@ -190,7 +190,9 @@ def apiserver() -> Iterator[APIServerProcess]:
     etcd_url, etcd_proc, etcd_data = start_etcd("etcd")
     workdir = tempfile.mkdtemp(prefix=f"miniapiserver-{os.getpid()}-")
     # A small watch cache makes "too old resource version" reachable in a test.
-    extra = ["--default-watch-cache-size", "50", "--watch-bookmark-interval", "300ms"]
+    # A quick `kubernetes` Service reconcile lets a test see it come back after a delete.
+    extra = ["--default-watch-cache-size", "50", "--watch-bookmark-interval", "300ms",
+             "--kubernetes-service-reconcile-interval", "500ms"]  # fmt: skip
     server = APIServerProcess(etcd_url, workdir, extra)
     try:
         yield server

@@ -19,7 +19,17 @@ def _include_object(scope: RequestScope) -> str:
     return scope.query.get("includeObject", "") or "Metadata"
 
 
+def _in_request_version(scope: RequestScope, obj: dict[str, Any]) -> dict[str, Any]:
+    """A custom resource read in another served version: conversion strategy None only
+    rewrites apiVersion (apiextensions-apiserver's nopConverter)."""
+    if not getattr(scope.resource, "crd_name", "") or obj.get("kind") != scope.resource.gvk.kind:
+        return obj
+    gvk = scope.resource.gvk
+    return {**obj, "apiVersion": f"{gvk.group}/{gvk.version}"}
+
+
 def one(scope: RequestScope, obj: dict[str, Any]) -> dict[str, Any]:
+    obj = _in_request_version(scope, obj)
     conversion = scope.output.convert
     if conversion == "Table":
         return table.to_table(scope.resource, [obj], {}, _include_object(scope))
@@ -33,6 +43,8 @@ def one(scope: RequestScope, obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def many(scope: RequestScope, listed: dict[str, Any]) -> dict[str, Any]:
+    if "items" in listed:
+        listed = {**listed, "items": [_in_request_version(scope, o) for o in listed["items"]]}
     conversion = scope.output.convert
     if conversion == "Table":
         return table.to_table(
@@ -58,6 +70,7 @@ def many(scope: RequestScope, listed: dict[str, Any]) -> dict[str, Any]:
 
 def event_object(scope: RequestScope, obj: dict[str, Any], first: bool) -> dict[str, Any]:
     """A watch event's object in the negotiated form (a one-row Table for `get -w`)."""
+    obj = _in_request_version(scope, obj)
     conversion = scope.output.convert
     if conversion == "Table":
         out = table.to_table(scope.resource, [obj], {}, _include_object(scope))

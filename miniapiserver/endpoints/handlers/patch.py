@@ -67,7 +67,9 @@ def apply_patch(kind: str, patch_type: str, current: dict[str, Any], patch: Any)
 async def patch_resource(scope: RequestScope) -> web.Response:
     dry_run = scope.dry_run()
     patch_type = negotiation.negotiate_input(
-        scope.request.headers.get("Content-Type"), negotiation.PATCH_TYPES
+        scope.request.headers.get("Content-Type"),
+        # Custom resources have no patch strategy: no strategic merge (apiextensions).
+        getattr(scope.resource, "patch_types", negotiation.PATCH_TYPES),
     )
     body = await read_body(scope.request)
     try:

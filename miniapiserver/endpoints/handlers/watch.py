@@ -37,7 +37,9 @@ def _frame(scope: RequestScope, ev: Event, first: bool) -> bytes:
             "metadata": obj["metadata"],
         }
     elif ev.type != ERROR:
-        if not scope.output.convert and ev.cache is not None:
+        # A custom resource may be watched in another version: no shared encoding then.
+        custom = getattr(scope.resource, "crd_name", "")
+        if not scope.output.convert and ev.cache is not None and not custom:
             # Encode each object once for all its watchers.
             raw = ev.cache.get("json")
             if raw is None:

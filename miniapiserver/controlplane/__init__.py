@@ -1,0 +1,1 @@
+"""Control-plane controllers run inside the API server (pkg/controlplane/controller)."""

@@ -1,0 +1,1 @@
+"""Service REST pieces: ClusterIP and NodePort allocation (pkg/registry/core/service)."""
