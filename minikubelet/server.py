@@ -1,10 +1,11 @@
-"""The kubelet's HTTP API: /healthz, /pods, /containerLogs, /run, /metrics.
+"""The kubelet's HTTP API: /healthz, /pods, /containerLogs, /run, /exec, /metrics.
 
 Mirrors pkg/kubelet/server/server.go (InstallDefaultHandlers: healthz and pods;
 InstallDebuggingHandlers: containerLogs/{namespace}/{pod}/{container} with previous,
-tailLines, limitBytes and follow; run/{namespace}/{pod}/{container}?cmd= for a one-shot command)
+tailLines, limitBytes and follow; run/{namespace}/{pod}/{container}?cmd= for a one-shot command;
+exec/{namespace}/{pod}/{container} streamed over a WebSocket, in streaming.py)
 and the kubelet's Prometheus metrics (a few of them).
-Omitted: TLS and authn/authz of kubelet clients, exec/attach/portForward streaming,
+Omitted: TLS and authn/authz of kubelet clients, attach/portForward streaming,
 stats/summary, the timestamps and sinceSeconds log options (the log files keep no
 per-line times), limitBytes while following (a limited answer is not followed).
 """
@@ -20,6 +21,7 @@ from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
 from miniapi import scheme
 from minikubelet.kubelet import Kubelet
+from minikubelet.streaming import serve_exec
 
 
 def _container_log(kubelet: Kubelet, ns: str, pod_name: str, container: str, previous: bool):
@@ -107,6 +109,9 @@ def make_app(kubelet: Kubelet) -> web.Application:
         code, out = await asyncio.to_thread(kubelet.runtime.runtime.exec_sync, live[0].id, cmd, 60)
         return web.Response(text=out, status=200 if code == 0 else 500)
 
+    async def exec_(req: web.Request) -> web.StreamResponse:
+        return await serve_exec(req, kubelet)
+
     async def metrics(_req: web.Request) -> web.Response:
         if kubelet.runtime is not None:
             sandboxes = await asyncio.to_thread(kubelet.runtime.runtime.list_pod_sandbox)
@@ -119,5 +124,7 @@ def make_app(kubelet: Kubelet) -> web.Application:
     app.router.add_get("/pods", pods)
     app.router.add_get("/containerLogs/{ns}/{pod}/{container}", container_logs)
     app.router.add_post("/run/{ns}/{pod}/{container}", run)
+    app.router.add_route("GET", "/exec/{ns}/{pod}/{container}", exec_)
+    app.router.add_route("POST", "/exec/{ns}/{pod}/{container}", exec_)
     app.router.add_get("/metrics", metrics)
     return app
