@@ -132,7 +132,7 @@ class ControlPlane:
             secure_port=flags.secure_port, tls_cert_file=flags.cert,
             tls_private_key_file=flags.key, client_ca_file=flags.ca,
             authenticator=Authenticator(load_token_file(flags.tokens)),
-            authorization_modes=("RBAC",),
+            authorization_modes=("RBAC",), service_cluster_ip_range=self.t.service_cidr,
         )  # fmt: skip
         self.apiserver = Running(config)
         await self.apiserver.start()

@@ -15,11 +15,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -63,17 +66,20 @@ class Cluster:
     def get(self, *args: str) -> dict:
         return json.loads(self.kubectl("get", *args, "-o", "json"))
 
-    def run_in_pod(self, pod: str, *cmd: str) -> tuple[int, str]:
-        """The kubelet's /run endpoint (the role `kubectl exec` has upstream)."""
+    def run_url(self, pod: str) -> str:
+        """The kubelet's /run endpoint for the pod's container (named as the pod)."""
         p = self.get("pod", pod)
         ip = next(
             a["address"]
             for a in self.get("node", p["spec"]["nodeName"])["status"]["addresses"]
             if a["type"] == "InternalIP"
         )
+        return f"http://{ip}:10250/run/default/{pod}/{pod}"
+
+    def run_in_pod(self, pod: str, *cmd: str, url: str = "") -> tuple[int, str]:
+        """The kubelet's /run endpoint (the role `kubectl exec` has upstream)."""
         query = urllib.parse.urlencode([("cmd", c) for c in cmd])
-        req = urllib.request.Request(f"http://{ip}:10250/run/default/{pod}/{pod}?{query}",
-                                     method="POST")  # fmt: skip
+        req = urllib.request.Request(f"{url or self.run_url(pod)}?{query}", method="POST")
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:
                 return resp.status, resp.read().decode()
@@ -213,6 +219,178 @@ def _answers_api(c: Cluster) -> bool:
     out = subprocess.run(["kubectl", "--kubeconfig", c.kubeconfig, "get", "--raw", "/readyz"],
                          capture_output=True, text=True, timeout=30)  # fmt: skip
     return out.stdout.strip() == "ok"
+
+
+# -- the workload's life: a pod killed, a scale-up, a rolling update, a drain -------------
+# Each test acts on both clusters at once (their waits overlap), after the API-server test.
+
+
+def _on_both(clusters: dict[str, Cluster], step: Callable[[Cluster], None]) -> None:
+    with ThreadPoolExecutor(len(clusters)) as pool:
+        for f in [pool.submit(step, c) for c in clusters.values()]:
+            f.result()
+
+
+class ClientLoop:
+    """wget the Service by name from the client pod, back to back, until stopped.
+
+    One /run call may last at most 60 s (the kubelet's exec cap), so the loop runs in
+    chunks of CHUNK seconds; stop() touches a file that ends the running chunk."""
+
+    CHUNK = 15
+
+    def __init__(self, c: Cluster, url: str = "http://web/") -> None:
+        self.c = c
+        self.answers: list[str] = []
+        self.errors: list[str] = []
+        stop = f"/tmp/stop-{uuid.uuid4().hex[:8]}"
+        self.stop_file, self.stopping = stop, threading.Event()
+        self.script = (
+            f"end=$(($(date +%s)+{self.CHUNK})); while [ ! -e {stop} ] && "
+            f"[ $(date +%s) -lt $end ]; do timeout 5 wget -q -O- {url} || echo FAIL; "
+            "sleep 0.1; done"
+        )
+        self.run_url = c.run_url("client")
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ClientLoop:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self.c.run_in_pod("client", "touch", self.stop_file, url=self.run_url)
+        self.thread.join(60)
+        assert not self.thread.is_alive(), f"{self.c.name}: the client loop did not stop"
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                code, body = self.c.run_in_pod("client", "sh", "-c", self.script, url=self.run_url)
+            except OSError as err:  # the kubelet did not answer: count it, keep asking
+                self.errors.append(f"/run: {err!r}")
+                time.sleep(0.5)
+                continue
+            if code != 200:
+                self.errors.append(f"/run answered {code}: {body[-300:]}")
+            self.answers += [line.strip() for line in body.splitlines() if line.strip()]
+
+    def check(self) -> list[str]:
+        """The pods that answered; fails on any failed request."""
+        failed = self.answers.count("FAIL")
+        summary = f"{self.c.name}: {len(self.answers)} requests, {failed} failed"
+        assert self.answers and not failed and not self.errors, (summary, self.errors, self.answers)
+        return [a.split()[-1] for a in self.answers]
+
+
+def _replicas(c: Cluster) -> int:
+    return int(c.get("deployment", "web")["spec"]["replicas"])
+
+
+def _web_pods(c: Cluster, terminating: bool = False) -> list[dict]:
+    pods = c.get("pods", "-l", "app=web")["items"]
+    return [p for p in pods if terminating or not p["metadata"].get("deletionTimestamp")]
+
+
+def _ready(pod: dict) -> bool:
+    conds = pod.get("status", {}).get("conditions") or []
+    return any(x["type"] == "Ready" and x["status"] == "True" for x in conds)
+
+
+def _settled(c: Cluster, count: int, gone: frozenset[str] | set[str] = frozenset()) -> list[dict]:
+    """count Ready web pods, no other, and none of `gone` left (not even terminating)."""
+
+    def check() -> list[dict]:
+        every = _web_pods(c, terminating=True)
+        live = [p for p in every if not p["metadata"].get("deletionTimestamp")]
+        left = gone & {p["metadata"]["name"] for p in every}
+        return live if len(live) == count and all(map(_ready, live)) and not left else []
+
+    return wait_for(f"{count} Ready web pods, without {sorted(gone)}", check, 120, c)
+
+
+def _names(pods: list[dict]) -> set[str]:
+    return {p["metadata"]["name"] for p in pods}
+
+
+def test_a_killed_pod_is_replaced_and_the_service_keeps_answering(
+    clusters: dict[str, Cluster],
+) -> None:
+    def step(c: Cluster) -> None:
+        before = _names(_settled(c, _replicas(c)))
+        victim = sorted(before)[0]
+        with ClientLoop(c) as loop:
+            c.kubectl("delete", "pod", victim, "--wait=false")
+            after = _names(_settled(c, len(before), gone={victim}))
+        assert after - before and victim not in after, (c.name, before, after)
+        loop.check()
+
+    _on_both(clusters, step)
+
+
+def test_a_rolling_update_loses_no_request(clusters: dict[str, Cluster]) -> None:
+    """`kubectl set image` on one cluster, `kubectl rollout restart` on the other."""
+
+    def step(c: Cluster) -> None:
+        old = _names(_settled(c, _replicas(c)))
+        restart = "--processes" in c.flags
+        change = (["rollout", "restart"] if restart else ["set", "image"]) + ["deployment/web"]
+        with ClientLoop(c) as loop:
+            c.kubectl(*change, *([] if restart else ["httpd=busybox:1.36"]))
+            c.kubectl("rollout", "status", "deployment/web", "--timeout=120s", timeout=130)
+            # The old pods' preStop windows end inside the loop too.
+            pods = _settled(c, len(old), gone=old)
+        for p in pods:
+            changed = (
+                "kubectl.kubernetes.io/restartedAt" in p["metadata"].get("annotations", {})
+                if restart
+                else p["spec"]["containers"][0]["image"] == "busybox:1.36"
+            )
+            assert changed, (c.name, p["metadata"]["name"])
+        served = set(loop.check())
+        assert served & _names(pods) and served & old, (c.name, served)
+
+    _on_both(clusters, step)
+
+
+def test_scaling_up_adds_a_pod_that_the_service_reaches(clusters: dict[str, Cluster]) -> None:
+    def step(c: Cluster) -> None:
+        before = _names(_settled(c, _replicas(c)))
+        c.kubectl("scale", "deployment/web", f"--replicas={len(before) + 1}")
+        (new,) = _names(_settled(c, len(before) + 1)) - before
+        seen: set[str] = set()
+        for _ in range(6):  # kube-proxy picks at random: ask until the new pod answered
+            seen |= set(_answers(c, "http://web/", 10))
+            if new in seen:
+                break
+        assert new in seen and "FAIL" not in seen, (c.name, new, seen)
+
+    _on_both(clusters, step)
+
+
+def test_a_drained_node_hands_its_pods_to_the_other(clusters: dict[str, Cluster]) -> None:
+    """Real `kubectl drain`: cordon, then the eviction subresource for each pod."""
+
+    def step(c: Cluster) -> None:
+        before = _settled(c, _replicas(c))
+        # The bare client pod has no controller: drain (without --force) would refuse it.
+        keep = c.get("pod", "client")["spec"]["nodeName"]
+        node = ({"node1", "node2"} - {keep}).pop()
+        moved = {p["metadata"]["name"] for p in before if p["spec"]["nodeName"] == node}
+        assert moved, f"{c.name}: no web pod on {node} to drain\n{_describe(c)}"
+        with ClientLoop(c) as loop:
+            c.kubectl("drain", node, "--ignore-daemonsets", "--delete-emptydir-data",
+                      "--timeout=120s", timeout=130)  # fmt: skip
+            pods = _settled(c, len(before), gone=moved)
+        assert {p["spec"]["nodeName"] for p in pods} == {keep}, (c.name, pods)
+        assert c.get("node", node)["spec"].get("unschedulable") is True
+        loop.check()
+        answers = _answers(c, "http://web/", 6)
+        assert "FAIL" not in answers and set(answers) <= _names(pods), (c.name, answers)
+        c.kubectl("uncordon", node)
+        assert not c.get("node", node)["spec"].get("unschedulable")
+
+    _on_both(clusters, step)
 
 
 def _leftovers(c: Cluster, before: dict) -> list[str]:
