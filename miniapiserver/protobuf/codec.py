@@ -20,8 +20,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from miniapi.meta.v1.duration import format_duration, parse_duration
 from miniapiserver.protobuf import wire
-from miniapiserver.protobuf.duration import format_duration, parse_duration
 
 SCALARS = ("string", "bool", "int32", "int64", "bytes", "double", "float")
 SPECIAL = ("Time", "MicroTime", "Duration", "IntOrString", "Quantity", "FieldsV1", "RawExtension")

@@ -8,7 +8,6 @@ from hypothesis import assume, given, settings
 from miniapi import scheme, strategies
 from miniapiserver.protobuf import envelope, wire
 from miniapiserver.protobuf.codec import CodecError, decode_message
-from miniapiserver.protobuf.duration import format_duration, parse_duration
 
 DEPLOYMENT = {
     "apiVersion": "apps/v1",
@@ -97,21 +96,6 @@ def test_negative_int32_is_ten_bytes() -> None:
     assert len(encoded) == 10
     value, _ = wire.read_varint(encoded, 0)
     assert wire.signed(value, 32) == -1
-
-
-@pytest.mark.parametrize(
-    ("ns", "text"),
-    [
-        (0, "0s"),
-        (1_500_000_000, "1.5s"),
-        (3600 * 10**9, "1h0m0s"),
-        (300_000_000, "300ms"),
-        (90 * 10**9, "1m30s"),
-    ],
-)
-def test_go_durations(ns: int, text: str) -> None:
-    assert format_duration(ns) == text
-    assert parse_duration(text) == ns
 
 
 @settings(max_examples=25, deadline=None)
