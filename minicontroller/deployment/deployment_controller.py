@@ -14,7 +14,6 @@ Omitted: the deprecated rollbackTo field.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -40,6 +39,7 @@ from minicontroller.deployment.rolling import (
 )
 from minicontroller.deployment.scale import is_scaling_event, plan_scale
 from minicontroller.deployment.sync import old_replica_sets_to_delete, rollout_status
+from minicontroller.worker import run_workers
 
 __all__ = ["DeploymentController"]
 
@@ -112,31 +112,7 @@ class DeploymentController:
 
     async def run(self, workers: int) -> None:
         await wait_for_cache_sync(self.d_informer, self.rs_informer)
-        tasks = [asyncio.ensure_future(self.worker()) for _ in range(workers)]
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            self.queue.shut_down()
-            for t in tasks:
-                t.cancel()
-
-    async def worker(self) -> None:
-        while True:
-            key, shutdown = await self.queue.get()
-            if shutdown:
-                return
-            try:
-                await self.sync_deployment(key)
-                self.queue.forget(key)
-            except (errors.StatusError, OSError, TimeoutError) as e:
-                log.info("sync %s failed, requeued: %s", key, e)
-                self.queue.add_rate_limited(key)
-            except Exception:
-                # A bug in one sync must not kill the worker (utilruntime.HandleError upstream).
-                log.exception("sync %s failed unexpectedly, requeued", key)
-                self.queue.add_rate_limited(key)
-            finally:
-                self.queue.done(key)
+        await run_workers(self.queue, self.sync_deployment, workers, log)
 
     async def get_replica_sets_for_deployment(self, d: appsv1.Deployment) -> list:
         """The ReplicaSets d controls, adopting matching orphans and releasing strays."""

@@ -12,7 +12,6 @@ minicontroller has no garbage collector yet (upstream leaves them to it).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -31,6 +30,7 @@ from minicontroller.endpointslice.utils import (
     LABEL_MANAGED_BY,
     LABEL_SERVICE_NAME,
 )
+from minicontroller.worker import EXPECTED_SYNC_ERRORS, run_workers
 
 __all__ = ["EndpointSliceController", "StaleInformerCache"]
 
@@ -147,31 +147,8 @@ class EndpointSliceController:
     async def run(self, workers: int) -> None:
         informers = (self.service_informer, self.pod_informer, self.slice_informer)
         await wait_for_cache_sync(*informers)
-        tasks = [asyncio.ensure_future(self.worker()) for _ in range(workers)]
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            self.queue.shut_down()
-            for t in tasks:
-                t.cancel()
-
-    async def worker(self) -> None:
-        while True:
-            key, shutdown = await self.queue.get()
-            if shutdown:
-                return
-            try:
-                await self.sync_service(key)
-                self.queue.forget(key)
-            except (errors.StatusError, StaleInformerCache, OSError, TimeoutError) as e:
-                log.info("sync %s failed, requeued: %s", key, e)
-                self.queue.add_rate_limited(key)
-            except Exception:
-                # A bug in one sync must not kill the worker (utilruntime.HandleError upstream).
-                log.exception("sync %s failed unexpectedly, requeued", key)
-                self.queue.add_rate_limited(key)
-            finally:
-                self.queue.done(key)
+        expected = (*EXPECTED_SYNC_ERRORS, StaleInformerCache)
+        await run_workers(self.queue, self.sync_service, workers, log, expected)
 
     def managed_slices(self, namespace: str, name: str) -> list[discoveryv1.EndpointSlice]:
         sel = labels.selector_from_validated_set(

@@ -45,6 +45,7 @@ from minicontroller.replicaset.replica_set_utils import (
     calculate_status,
     update_replica_set_status,
 )
+from minicontroller.worker import run_workers
 
 __all__ = ["BURST_REPLICAS", "ReplicaSetController", "get_pods_to_delete"]
 
@@ -183,36 +184,7 @@ class ReplicaSetController:
     async def run(self, workers: int) -> None:
         """Start workers after the caches sync; run until cancelled."""
         await wait_for_cache_sync(self.rs_informer, self.pod_informer)
-        tasks = [asyncio.ensure_future(self.worker()) for _ in range(workers)]
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            self.queue.shut_down()
-            for t in tasks:
-                t.cancel()
-
-    async def worker(self) -> None:
-        while await self.process_next_work_item():
-            pass
-
-    async def process_next_work_item(self) -> bool:
-        key, shutdown = await self.queue.get()
-        if shutdown:
-            return False
-        try:
-            await self.sync_replica_set(key)
-            # Success: the next failure of this key starts from the base delay again.
-            self.queue.forget(key)
-        except (errors.StatusError, OSError, TimeoutError) as e:
-            log.info("sync %s failed, requeued: %s", key, e)
-            self.queue.add_rate_limited(key)
-        except Exception:
-            # A bug in one sync must not kill the worker (utilruntime.HandleError upstream).
-            log.exception("sync %s failed unexpectedly, requeued", key)
-            self.queue.add_rate_limited(key)
-        finally:
-            self.queue.done(key)
-        return True
+        await run_workers(self.queue, self.sync_replica_set, workers, log)
 
     async def sync_replica_set(self, key: str) -> None:
         namespace, name = split_meta_namespace_key(key)

@@ -12,7 +12,6 @@ Omitted: the token controller (legacy Secret-based tokens are gone upstream too)
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -25,6 +24,7 @@ from miniclient.cache.store import DeletedFinalStateUnknown
 from miniclient.informers import SharedInformerFactory
 from miniclient.rest import Client
 from miniclient.workqueue import RateLimitingQueue
+from minicontroller.worker import run_workers
 
 __all__ = ["DEFAULT_SERVICE_ACCOUNTS", "ServiceAccountsController"]
 
@@ -65,27 +65,7 @@ class ServiceAccountsController:
 
     async def run(self, workers: int) -> None:
         await wait_for_cache_sync(self.ns_informer, self.sa_informer)
-        tasks = [asyncio.ensure_future(self.worker()) for _ in range(workers)]
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            self.queue.shut_down()
-            for t in tasks:
-                t.cancel()
-
-    async def worker(self) -> None:
-        while True:
-            key, shutdown = await self.queue.get()
-            if shutdown:
-                return
-            try:
-                await self.sync_namespace(key)
-                self.queue.forget(key)
-            except (errors.StatusError, OSError, TimeoutError) as e:
-                log.info("sync of namespace %s failed, requeued: %s", key, e)
-                self.queue.add_rate_limited(key)
-            finally:
-                self.queue.done(key)
+        await run_workers(self.queue, self.sync_namespace, workers, log)
 
     async def sync_namespace(self, name: str) -> None:
         ns = self.ns_informer.indexer.get_by_key(name)
