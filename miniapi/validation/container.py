@@ -264,6 +264,19 @@ def _host_port_conflicts(containers: list[Container], path: Path) -> ErrorList:
     return errs
 
 
+def _container_name(c: Container, p: Path, seen: set[str]) -> ErrorList:
+    """A container's name: required, a DNS label, unique among `seen` (which it joins)."""
+    errs: ErrorList = []
+    if not c.name:
+        errs.append(field.required(p.child("name")))
+    else:
+        errs += [field.invalid(p.child("name"), c.name, m) for m in names.is_dns1123_label(c.name)]
+    if c.name in seen:
+        errs.append(field.duplicate(p.child("name"), c.name))
+    seen.add(c.name)
+    return errs
+
+
 def validate_containers(containers: list[Container], volumes: set[str], path: Path) -> ErrorList:
     """validateContainers: at least one; unique DNS-label names; each container's fields."""
     if not containers:
@@ -272,15 +285,7 @@ def validate_containers(containers: list[Container], volumes: set[str], path: Pa
     seen: set[str] = set()
     for i, c in enumerate(containers):
         p = path.index(i)
-        if not c.name:
-            errs.append(field.required(p.child("name")))
-        else:
-            errs += [
-                field.invalid(p.child("name"), c.name, m) for m in names.is_dns1123_label(c.name)
-            ]
-        if c.name in seen:
-            errs.append(field.duplicate(p.child("name"), c.name))
-        seen.add(c.name)
+        errs += _container_name(c, p, seen)
         errs += _container(c, volumes, p)
     return errs + _host_port_conflicts(containers, path)
 
@@ -293,15 +298,7 @@ def validate_init_containers(
     seen = {c.name for c in others}
     for i, c in enumerate(init):
         p = path.index(i)
-        if not c.name:
-            errs.append(field.required(p.child("name")))
-        else:
-            errs += [
-                field.invalid(p.child("name"), c.name, m) for m in names.is_dns1123_label(c.name)
-            ]
-        if c.name in seen:
-            errs.append(field.duplicate(p.child("name"), c.name))
-        seen.add(c.name)
+        errs += _container_name(c, p, seen)
         errs += _container(c, volumes, p)
         sidecar = c.restart_policy == "Always"
         for attr, wire in (
