@@ -40,18 +40,20 @@ class Proc:
     data_dir: Path
     log_path: Path
     p: subprocess.Popen | None = None
+    host: str = "127.0.0.1"
+    netns: str | None = None  # run inside this network namespace (`ip netns exec`)
 
     @property
     def client_url(self) -> str:
-        return f"http://127.0.0.1:{self.client_port}"
+        return f"http://{self.host}:{self.client_port}"
 
     @property
     def peer_url(self) -> str:
-        return f"http://127.0.0.1:{self.peer_port}"
+        return f"http://{self.host}:{self.peer_port}"
 
     @property
     def endpoint(self) -> str:
-        return f"127.0.0.1:{self.client_port}"
+        return f"{self.host}:{self.client_port}"
 
     def alive(self) -> bool:
         return self.p is not None and self.p.poll() is None
@@ -59,7 +61,11 @@ class Proc:
 
 @dataclass
 class ProcCluster:
-    """n members; `binary` None runs miniraft, "etcd" runs the real etcd."""
+    """n members; `binary` None runs miniraft, "etcd" runs the real etcd.
+
+    `netns` puts member i in network namespace netns[i] listening on hosts[i]
+    (the partition tests give every member its own namespace on a bridge).
+    """
 
     n: int = 3
     binary: str | None = None
@@ -67,6 +73,8 @@ class ProcCluster:
     base: Path | None = None
     token: str = ""
     members: list[Proc] = field(default_factory=list)
+    netns: list[str] | None = None
+    hosts: list[str] | None = None
 
     def __post_init__(self) -> None:
         self.owns_base = self.base is None
@@ -83,6 +91,8 @@ class ProcCluster:
                     ports[2 * i + 1],
                     self.base / f"{name}.etcd",
                     self.base / f"{name}.log",
+                    host=self.hosts[i] if self.hosts else "127.0.0.1",
+                    netns=self.netns[i] if self.netns else None,
                 )
             )
 
@@ -115,8 +125,9 @@ class ProcCluster:
         if self.binary is None:
             root = str(Path(__file__).resolve().parents[2])
             env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+        wrap = ["ip", "netns", "exec", m.netns] if m.netns else []
         m.p = subprocess.Popen(
-            self.command(m, state, initial),
+            wrap + self.command(m, state, initial),
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,

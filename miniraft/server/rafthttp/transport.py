@@ -19,6 +19,8 @@ import json
 import struct
 from typing import Protocol
 
+from google.protobuf.message import DecodeError
+
 from miniraft.api.raftpb import raft_pb2
 from miniraft.raft import Message, MessageType
 from miniraft.server.etcdserver.config import host_port
@@ -64,6 +66,7 @@ class Peer:
         self.id = peer_id
         self.urls = urls
         self.pending: list[Message] = []
+        self.writer: asyncio.StreamWriter | None = None
         self.wake = asyncio.Event()
         self.task = asyncio.create_task(self._run(), name=f"peer-{peer_id:x}")
 
@@ -88,7 +91,6 @@ class Peer:
         return writer
 
     async def _run(self) -> None:
-        writer = None
         while True:
             await self.wake.wait()
             self.wake.clear()
@@ -96,14 +98,14 @@ class Peer:
             if not batch:
                 continue
             try:
-                if writer is None:
-                    writer = await asyncio.wait_for(self._connect(), 1.0)
-                writer.writelines([frame(message_to_pb(m).SerializeToString()) for m in batch])
-                await writer.drain()
+                if self.writer is None:
+                    self.writer = await asyncio.wait_for(self._connect(), 1.0)
+                self.writer.writelines([frame(message_to_pb(m).SerializeToString()) for m in batch])
+                await self.writer.drain()
             except (TimeoutError, OSError, ValueError):
-                if writer is not None:
-                    writer.close()
-                writer = None
+                if self.writer is not None:
+                    self.writer.close()
+                self.writer = None
                 for m in batch:
                     self._failed(m)
                 await asyncio.sleep(0.05)
@@ -114,6 +116,9 @@ class Peer:
 
     def stop(self) -> None:
         self.task.cancel()
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
 
 
 class Transport:
@@ -123,7 +128,7 @@ class Transport:
         self.log = log
         self.peers: dict[int, Peer] = {}
         self.servers: list[asyncio.AbstractServer] = []
-        self.conns: set[asyncio.Task] = set()
+        self.conns: set[asyncio.Transport] = set()
 
     def cluster_id(self) -> int:
         return self.raft.cluster.cid
@@ -131,15 +136,16 @@ class Transport:
     async def start(self, listen_urls: list[str]) -> None:
         for url in listen_urls:
             host, port = host_port(url)
-            self.servers.append(await asyncio.start_server(self._serve, host, port))
+            loop = asyncio.get_running_loop()
+            self.servers.append(await loop.create_server(lambda: PeerConn(self), host, port))
 
     async def stop(self) -> None:
         for s in self.servers:
             s.close()
         for p in self.peers.values():
             p.stop()
-        for t in list(self.conns):
-            t.cancel()
+        for conn in list(self.conns):
+            conn.close()
         self.peers.clear()
 
     def add_peer(self, peer_id: int, urls: list[str]) -> None:
@@ -164,50 +170,71 @@ class Transport:
             if p is not None:
                 p.send(ms)
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        self.conns.add(task)
-        try:
-            kind = await reader.readexactly(1)
-            if kind == b"M":
-                body = json.dumps(self.raft.cluster.to_dict()).encode()
-                writer.write(frame(body))
-                await writer.drain()
-                return
-            if kind != b"R":
-                return
-            frm, cid = _HELLO.unpack(await reader.readexactly(_HELLO.size))
-            mine = self.cluster_id()
-            if cid and mine and cid != mine:
-                self.log.warn("rejected peer from another cluster", peer=f"{frm:x}")
-                return
-            await self._read_messages(reader)
-        except (asyncio.IncompleteReadError, OSError, ValueError):
-            pass
-        finally:
-            self.conns.discard(task)
-            writer.close()
 
-    async def _read_messages(self, reader: asyncio.StreamReader) -> None:
-        """Step every complete frame that arrived, one read (not two) per chunk."""
-        buf = bytearray()  # grows in place: a large MsgSnap arrives in many chunks
-        while True:
-            chunk = await reader.read(1 << 18)
-            if not chunk:
-                return
-            buf += chunk
-            off, end = 0, len(buf)
-            while end - off >= _FRAME.size:
-                (n,) = _FRAME.unpack_from(buf, off)
-                if n > MAX_FRAME:
-                    raise ValueError("frame too large")
-                if end - off - _FRAME.size < n:
-                    break
-                start = off + _FRAME.size
-                off = start + n
-                data = bytes(memoryview(buf)[start:off])
-                self.raft.process(message_from_pb(raft_pb2.Message.FromString(data)))
-            del buf[:off]
+class PeerConn(asyncio.Protocol):
+    """One inbound peer connection (etcd's streamReader): the hello, then raftpb frames.
+
+    A protocol rather than a StreamReader task: every chunk the kernel hands over
+    is parsed and stepped inside `data_received`, with no future or task wake-up
+    between the socket and Raft.
+    """
+
+    def __init__(self, t: Transport) -> None:
+        self.t = t
+        self.buf = bytearray()  # grows in place: a large MsgSnap arrives in many chunks
+        self.hello_done = False
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self.t.conns.add(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.t.conns.discard(self.transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        try:
+            if self.hello_done or self._hello():
+                self._frames()
+        except (ValueError, DecodeError):  # a stranger or a corrupt frame: hang up
+            self.transport.close()
+
+    def _hello(self) -> bool:
+        """`M` asks for the member list; `R` + from + cluster ID opens a message stream."""
+        kind = bytes(self.buf[:1])
+        if kind == b"M":
+            self.transport.write(frame(json.dumps(self.t.raft.cluster.to_dict()).encode()))
+            self.transport.close()
+            return False
+        if kind != b"R":
+            raise ValueError("unknown stream type")
+        if len(self.buf) < 1 + _HELLO.size:
+            return False
+        frm, cid = _HELLO.unpack_from(self.buf, 1)
+        mine = self.t.cluster_id()
+        if cid and mine and cid != mine:
+            self.t.log.warn("rejected peer from another cluster", peer=f"{frm:x}")
+            raise ValueError("cluster ID mismatch")
+        del self.buf[: 1 + _HELLO.size]
+        self.hello_done = True
+        return True
+
+    def _frames(self) -> None:
+        """Step every complete frame in the buffer; keep a partial one for later."""
+        buf, off, end = self.buf, 0, len(self.buf)
+        process = self.t.raft.process
+        while end - off >= _FRAME.size:
+            (n,) = _FRAME.unpack_from(buf, off)
+            if n > MAX_FRAME:
+                raise ValueError("frame too large")
+            if end - off - _FRAME.size < n:
+                break
+            start = off + _FRAME.size
+            off = start + n
+            data = bytes(memoryview(buf)[start:off])
+            process(message_from_pb(raft_pb2.Message.FromString(data)))
+        del buf[:off]
 
 
 async def fetch_cluster(peer_urls: list[str], timeout: float = 2.0) -> dict | None:
