@@ -316,7 +316,11 @@ def main() -> int:
                           **{n: round(statistics.median(v), 3) for n, v in ratios.items()},
                           "miniproxy_per_round": [round(v, 3) for v in ratios["miniproxy.envoy"]],
                           "miniproxy_p99_vs_haproxy": round(statistics.median(p99), 2),
-                          "cpu_us_per_rq_median": {n: statistics.median(v) for n, v in cpu.items()}}))  # fmt: skip
+                          "cpu_us_per_rq_median": {n: statistics.median(v) for n, v in cpu.items()},
+                          # CPU per request relative to haproxy's, per round: what req/s would
+                          # be on a quiet machine where each proxy gets a whole core.
+                          "miniproxy_cpu_vs_haproxy_per_round": [
+                              round(c / max(h, 1), 2) for c, h in zip(cpu["miniproxy.envoy"], cpu["haproxy"], strict=True)]}))  # fmt: skip
         return 0
     finally:
         for p in procs:

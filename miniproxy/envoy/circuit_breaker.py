@@ -28,31 +28,23 @@ _GAUGE = {
 
 
 class Resource:
-    """ManagedResourceImpl: a count against a max, mirrored into the `_open` gauge."""
+    """ManagedResourceImpl: a count against a max; the `_open` and `remaining_` gauges read
+    the count when stats are rendered, so inc/dec (twice per request) touch only the count."""
 
-    def __init__(self, max_value: int, open_gauge, remaining_gauge) -> None:
+    def __init__(self, max_value: int, scope: Scope, gauge: str) -> None:
         self.max = max_value
         self.count = 0
-        self.open_gauge = open_gauge
-        self.remaining_gauge = remaining_gauge
-        self._update()
+        scope.derived_gauge(f"{gauge}_open", lambda: 1 if self.count >= self.max else 0)
+        scope.derived_gauge(f"remaining_{gauge}", lambda: max(self.max - self.count, 0))
 
     def can_create(self) -> bool:
         return self.count < self.max
 
     def inc(self) -> None:
         self.count += 1
-        self._update()
 
     def dec(self) -> None:
         self.count -= 1
-        self._update()
-
-    def _update(self) -> None:
-        # Runs twice per request: set the gauges' values directly rather than through calls.
-        remaining = self.max - self.count
-        self.open_gauge.value = 1 if remaining <= 0 else 0
-        self.remaining_gauge.value = remaining if remaining > 0 else 0
 
 
 class ResourceManager:
@@ -66,6 +58,6 @@ class ResourceManager:
                     values[name] = getattr(thresholds_pb, name).value
         s = scope.scope("circuit_breakers.default.")
         self.connections, self.pending_requests, self.requests, self.retries = (
-            Resource(values[n], s.gauge(f"{_GAUGE[n]}_open"), s.gauge(f"remaining_{_GAUGE[n]}"))
+            Resource(values[n], s, _GAUGE[n])
             for n in ("max_connections", "max_pending_requests", "max_requests", "max_retries")
         )

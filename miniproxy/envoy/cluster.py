@@ -237,7 +237,8 @@ class Cluster:
         return lb
 
     def choose_host(self, context=None, loop=None) -> Host | None:
-        lb = self.lb_for_loop(loop)
+        main = self.main_loop
+        lb = self.lb if main is None or loop is main else self.lb_for_loop(loop)
         before = lb.panic_count
         host = lb.choose_host(context)
         if lb.panic_count != before:

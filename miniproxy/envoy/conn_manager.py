@@ -86,6 +86,12 @@ class HcmConfig:
                  "downstream_rq_5xx", "downstream_rq_http1_total", "downstream_cx_http1_total",
                  "downstream_rq_http2_total", "downstream_cx_http2_total")  # fmt: skip
         self.c = {n: self.stats.counter(n) for n in names}
+        # The per-request counters as attributes: the request path bumps `.value` directly.
+        self.rq_total = self.c["downstream_rq_total"]
+        self.rq_completed = self.c["downstream_rq_completed"]
+        self.rq_class = [self.c[f"downstream_rq_{max(i, 1)}xx"] for i in range(6)]
+        self.cluster_manager = server.cluster_manager
+        self.random_bits = server.rng.getrandbits
         self.rq_active = self.stats.gauge("downstream_rq_active")
         self.cx_active = self.stats.gauge("downstream_cx_active")
         self.rq_time = self.stats.histogram("downstream_rq_time")
@@ -95,26 +101,29 @@ class ActiveStream:
     """One request/response exchange on a downstream connection."""
 
     def __init__(self, conn: HttpConnection, msg: http1.Message) -> None:
-        self.conn = conn
-        self.config = conn.config
-        self.connection = conn
+        cfg = self.config = conn.config
+        self.conn = self.connection = conn
         self.loop = conn.loop
-        self.cluster_manager = conn.config.server.cluster_manager
-        self.route_table = self.config.routes.table
-        self.random_value = conn.config.server.rng.getrandbits(64)
+        self.cluster_manager = cfg.cluster_manager
+        self.route_table = cfg.routes.table
+        self.random_value = cfg.random_bits(64)
         self.msg = msg
-        self.method = msg.headers.get(":method")
-        self.info = StreamInfo(time.time(), time.monotonic(), conn.remote, conn.local)
-        self.info.bytes_received = len(msg.body)
-        self.info.protocol = msg.version
-        self.request_headers = msg.headers
-        self.fm = FilterManager([f() for f in self.config.filter_factories], self, self.info)
+        h = self.request_headers = msg.headers
+        self.method = h.get(":method")
+        info = self.info = StreamInfo(time.time(), time.monotonic(), conn.remote, conn.local)
+        if msg.body:
+            info.bytes_received = len(msg.body)
+        if msg.version != "HTTP/1.1":
+            info.protocol = msg.version
+        factories = cfg.filter_factories
+        filters = [factories[0]()] if len(factories) == 1 else [f() for f in factories]
+        self.fm = FilterManager(filters, self, info)
 
     def start(self) -> None:
         cfg, h = self.config, self.msg.headers
-        cfg.c["downstream_rq_total"].inc()
-        cfg.c[self.conn.rq_codec_stat].inc()
-        cfg.rq_active.inc()
+        cfg.rq_total.value += 1
+        cfg.c[self.conn.rq_codec_stat].value += 1
+        cfg.rq_active.value += 1
         if cfg.generate_request_id and "x-request-id" not in h:
             h.add("x-request-id", request_id(self.random_value))
         if "x-forwarded-proto" not in h:
@@ -125,24 +134,20 @@ class ActiveStream:
             h.set("x-forwarded-for", f"{xff}, {ip}" if xff else ip)
         self.fm.decode(h, self.msg.body)
 
-    def resolve_route(self, headers: HeaderMap):
-        if self.route_table is None:
-            return None
-        return self.route_table.route(headers, self.random_value)
-
     def on_response(self, headers: HeaderMap, body: bytes) -> None:
-        cfg = self.config
+        cfg, info = self.config, self.info
         headers.set("server", cfg.server_name)
-        self.info.bytes_sent = len(body)
-        code = self.info.response_code or 0
-        cfg.c[f"downstream_rq_{min(max(code // 100, 1), 5)}xx"].inc()
-        cfg.c["downstream_rq_completed"].inc()
-        cfg.rq_active.dec()
-        elapsed = time.monotonic() - self.info.start_monotonic
-        self.info.duration_ms = int(elapsed * 1000)
+        info.bytes_sent = len(body)
+        code = info.response_code or 0
+        cfg.rq_class[code // 100 if code < 600 else 5].value += 1
+        cfg.rq_completed.value += 1
+        cfg.rq_active.value -= 1
+        elapsed = time.monotonic() - info.start_monotonic
+        info.duration_ms = int(elapsed * 1000)
         cfg.rq_time.record(elapsed * 1000)
-        for al in cfg.access_logs:
-            al.log(self.msg.headers, headers, self.info)
+        if cfg.access_logs:
+            for al in cfg.access_logs:
+                al.log(self.msg.headers, headers, info)
         self.conn.send_response(self, headers, body)
 
     def destroy(self) -> None:
@@ -243,17 +248,25 @@ class HttpConnection(asyncio.Protocol):
             self.request_timer = self.loop.call_later(
                 self.config.request_timeout, self._on_request_timeout
             )
+        parser = self.parser
         try:
-            msgs = self.parser.feed(data)
+            msgs = parser.feed(data)
         except http1.CodecError as e:
             self._protocol_error(e.status, "Bad Request" if e.status == 400 else e.details)
             return
-        if self.parser.continue_needed:
-            self.parser.continue_needed = False
+        if parser.continue_needed:
+            parser.continue_needed = False
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        if msgs and self.request_timer is not None:
+        if not msgs:
+            return
+        if self.request_timer is not None:
             self.request_timer.cancel()
             self.request_timer = None
+        if self.active is None and not self.queue and len(msgs) == 1:
+            # The keep-alive fast path: one request, nothing queued ahead of it.
+            stream = self.active = ActiveStream(self, msgs[0])
+            stream.start()
+            return
         self.queue.extend(msgs)
         if len(self.queue) > MAX_PIPELINED and not self.paused:
             self.paused = True
@@ -297,20 +310,23 @@ class HttpConnection(asyncio.Protocol):
     def send_response(self, stream: ActiveStream, headers: HeaderMap, body: bytes) -> None:
         close = not stream.msg.keep_alive or self.closing
         head = stream.method == "HEAD"
-        self.write_response(http1.encode_response(headers, body, close, head_only=head), close)
+        self.write_response(http1.encode_response(headers, body, close, head), close)
 
     def write_response(self, data: bytes, close: bool) -> None:
-        if self.transport.is_closing():
+        transport = self.transport
+        if transport.is_closing():
             return
-        self.transport.write(data)
+        transport.write(data)
         stream, self.active = self.active, None
         if stream is not None:
             stream.destroy()
         if close:
             self.closing = True
-            self.transport.close()
+            transport.close()
             return
-        self._arm_idle()
+        self.last_activity = self.loop.time()  # _arm_idle: the idle timer is already armed
+        if self.idle_timer is None:
+            self._arm_idle()
         if self.queue:
             # Run the next pipelined request on a fresh loop turn, like a new dispatch.
             self.loop.call_soon(self._next)

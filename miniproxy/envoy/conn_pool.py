@@ -260,15 +260,19 @@ class ConnPool:
             while conn.has_capacity() and (p := self._take_pending(conn.host)) is not None:
                 p.callbacks.on_pool_ready(conn)
             return
-        pending = self._take_pending(conn.host)
-        if pending is not None:
-            pending.callbacks.on_pool_ready(conn)
-            return
-        if self.pending and any(not p.cancelled for p in self.pending):
-            # Waiters want other hosts: free this slot so one of them can connect.
-            conn.transport.close()
-            return
-        self.idle.setdefault(conn.host, collections.deque()).append(conn)
+        if self.pending:
+            pending = self._take_pending(conn.host)
+            if pending is not None:
+                pending.callbacks.on_pool_ready(conn)
+                return
+            if any(not p.cancelled for p in self.pending):
+                # Waiters want other hosts: free this slot so one of them can connect.
+                conn.transport.close()
+                return
+        idle = self.idle.get(conn.host)
+        if idle is None:
+            idle = self.idle[conn.host] = collections.deque()
+        idle.append(conn)
 
     def release(self, conn: UpstreamConnection, reusable: bool) -> None:
         """The response is done: hand the connection to a waiter, park it, or close it."""

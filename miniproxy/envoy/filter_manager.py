@@ -27,6 +27,15 @@ log = logging.getLogger("miniproxy.envoy.filter_manager")
 class FilterManager:
     """One request's filter chain; it is the callbacks object every filter receives."""
 
+    # Per-request state starts from these class-level defaults; __init__ sets the rest.
+    request_headers: HeaderMap | None = None
+    body: bytearray | bytes = b""
+    _h = _d = 0
+    _h_stopped = _d_stopped = False
+    complete = False
+    _route = None
+    _route_resolved = False
+
     def __init__(self, filters: list, stream, info: StreamInfo) -> None:
         self.filters = filters
         self.stream = stream  # the HCM's ActiveStream: route table, connection, sink
@@ -36,13 +45,6 @@ class FilterManager:
         self.loop = stream.loop
         self.cluster_manager = stream.cluster_manager
         self.random_value = stream.random_value
-        self.request_headers: HeaderMap | None = None
-        self.body = bytearray()
-        self._h = self._d = 0
-        self._h_stopped = self._d_stopped = False
-        self.complete = False
-        self._route = None
-        self._route_resolved = False
         for f in filters:
             f.set_decoder_filter_callbacks(self)
 
@@ -53,9 +55,8 @@ class FilterManager:
     # resumes the headers after it.
     def decode(self, headers: HeaderMap, body: bytes) -> None:
         self.request_headers = headers
-        self.body = bytearray(body)
-        self._h = self._d = 0
-        self._h_stopped = self._d_stopped = False
+        if body:
+            self.body = bytearray(body)
         self._run_headers()
 
     def continue_decoding(self) -> None:
@@ -73,33 +74,38 @@ class FilterManager:
             self._d_stopped = False
             self._run_data(len(self.filters) - 1)
 
-    def _call(self, f, fn, *args):
-        try:
-            return fn(*args)
-        except Exception:
-            log.exception("filter %s raised", type(f).__name__)
-            self.send_local_reply(500, "", details="filter_chain_error")
-            return None
+    def _filter_raised(self, f) -> None:
+        log.exception("filter %s raised", type(f).__name__)
+        self.send_local_reply(500, "", details="filter_chain_error")
 
     def _run_headers(self) -> None:
         end_stream = not self.body
-        while self._h < len(self.filters) and not self.complete:
-            f = self.filters[self._h]
-            status = self._call(f, f.decode_headers, self.request_headers, end_stream)
+        filters, headers = self.filters, self.request_headers
+        while self._h < len(filters) and not self.complete:
+            f = filters[self._h]
+            try:
+                status = f.decode_headers(headers, end_stream)
+            except Exception:
+                self._filter_raised(f)
+                status = None
             if status is not FilterHeadersStatus.Continue:
                 self._h_stopped = True
                 self._run_data(self._h)
                 return
             self._h += 1
         self._h_stopped = False
-        self._run_data(len(self.filters) - 1)
+        self._run_data(len(filters) - 1)
 
     def _run_data(self, limit: int) -> None:
         if not self.body:
             return
         while self._d <= limit and not self.complete:
             f = self.filters[self._d]
-            status = self._call(f, f.decode_data, self.body, True)
+            try:
+                status = f.decode_data(self.body, True)
+            except Exception:
+                self._filter_raised(f)
+                status = None
             if status is not FilterDataStatus.Continue:
                 self._d_stopped = True
                 return
@@ -114,7 +120,11 @@ class FilterManager:
     def route(self):
         """The cached route, resolved on first use (ActiveStream::refreshCachedRoute)."""
         if not self._route_resolved:
-            self._route = self.stream.resolve_route(self.request_headers)
+            table = self.stream.route_table
+            if table is not None:
+                self._route = table.route(self.request_headers, self.random_value)
+            else:
+                self._route = None
             self._route_resolved = True
         return self._route
 
@@ -144,13 +154,21 @@ class FilterManager:
         if self.complete:
             return
         self.complete = True
-        buf = bytearray(body)
-        for f in reversed(self.filters):
-            f.encode_headers(headers, not buf)
-            if buf:
-                f.encode_data(buf, True)
-        self.stream_info.response_code = int(headers.get(":status") or 0)
-        self.stream.on_response(headers, bytes(buf))
+        filters = self.filters
+        if body:
+            buf = bytearray(body)
+            for f in reversed(filters):
+                f.encode_headers(headers, not buf)
+                if buf:
+                    f.encode_data(buf, True)
+            body = bytes(buf)
+        else:
+            for f in reversed(filters):
+                f.encode_headers(headers, True)
+        items = headers._items  # :status comes first in every response this proxy builds
+        status = items[0][1] if items and items[0][0] == ":status" else headers.get(":status")
+        self.stream_info.response_code = int(status or 0)
+        self.stream.on_response(headers, body)
 
     def on_destroy(self) -> None:
         filters, self.filters = self.filters, []

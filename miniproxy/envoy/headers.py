@@ -4,12 +4,15 @@ Mirrors envoy/http/header_map.h and source/common/http/header_map_impl.cc: names
 lower-case, pseudo-headers (`:method`, `:path`, `:authority`, `:scheme`, `:status`) live in
 the same map, and repeated headers keep their order.
 Omitted: the O(1) inline-header table (a list scan is fast enough for ~20 headers; the
-methods below are plain loops because they run a dozen times per proxied request).
+methods below run a dozen times per proxied request, so they search in C where they can).
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator
+
+_name = operator.itemgetter(0)
 
 
 class HeaderMap:
@@ -34,19 +37,16 @@ class HeaderMap:
 
     def set(self, key: str, value: str) -> None:
         """setReferenceKey: replace every existing value with one."""
-        found = None
-        repeated = False
-        for item in self._items:
-            if item[0] == key:
-                if found is None:
-                    item[1] = value
-                    found = item
-                else:
-                    repeated = True
-        if found is None:
-            self._items.append([key, value])
-        elif repeated:  # rare: drop the repeated values
-            self._items = [it for it in self._items if it[0] != key or it is found]
+        items = self._items
+        names = list(map(_name, items))  # searched in C: this runs several times per request
+        n = names.count(key)
+        if n == 0:
+            items.append([key, value])
+            return
+        items[names.index(key)][1] = value
+        if n > 1:  # rare: drop the repeated values
+            first = items[names.index(key)]
+            self._items = [it for it in items if it[0] != key or it is first]
 
     def remove(self, key: str) -> None:
         self._items = [it for it in self._items if it[0] != key]
@@ -61,10 +61,7 @@ class HeaderMap:
         return m
 
     def __contains__(self, key: str) -> bool:
-        for item in self._items:  # noqa: SIM110 - a plain loop beats any() over a generator
-            if item[0] == key:
-                return True
-        return False
+        return key in map(_name, self._items)
 
     def __len__(self) -> int:
         return len(self._items)

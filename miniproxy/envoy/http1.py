@@ -5,15 +5,16 @@ and the limits of source/common/http/conn_manager_config.h (max_request_headers_
 and max_headers_count, 100, answered with 431). Sans-I/O like h11: `feed()` bytes, take
 complete messages. Header names are lower-cased and HTTP/1 pseudo-headers (`:method`,
 `:path`, `:authority`, `:status`) are carried in the HeaderMap as Envoy does.
-Speed: a head is decoded once and its field lines are matched by one regular expression;
-a line it does not match sends the head through the line-by-line checker, which names the
-error. Lower-cased names come from a small cache, so common names are not lowered per request.
+Speed: a head is decoded once, its field lines are split in C and their names checked by
+one regular expression; anything unusual sends the head through the line-by-line checker,
+which names the error. Encoding builds each head as one string and encodes it once.
 Omitted: streaming bodies (a message is delivered once complete), trailers, upgrades/CONNECT,
 HTTP/1.0 keep-alive negotiation beyond `Connection: keep-alive`.
 """
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ class CodecError(Exception):
         self.details = details
 
 
-@dataclass
+@dataclass(slots=True)
 class Message:
     """One complete request or response."""
 
@@ -43,17 +44,11 @@ class Message:
     version: str = "HTTP/1.1"
 
 
+# field-line = field-name ":" OWS field-value OWS CRLF (RFC 9112 section 5); a name is a token.
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-# field-line = field-name ":" OWS field-value OWS CRLF (RFC 9112 section 5), anchored per line.
-_FIELD = re.compile(r"^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([^\r\n]*?)[ \t]*\r\n", re.M)
-_NAMES: dict[str, str] = {}
-
-
-def _lower(name: str) -> str:
-    low = name.lower()
-    if len(_NAMES) < 512:
-        _NAMES[name] = low
-    return low
+_TOKEN_PUNCT = b"!#$%&'*+.^_`|~-"
+_split_colon = operator.methodcaller("split", ":", 1)
+_first = operator.itemgetter(0)
 
 
 def _check_fields(lines: list[str]) -> list[list[str]]:
@@ -71,19 +66,37 @@ def _check_fields(lines: list[str]) -> list[list[str]]:
                 if not sep or not name or name[-1] in " \t"
                 else "http1.invalid_characters",
             )
+        if "\r" in value or "\n" in value:  # a bare CR or LF: no line folding or smuggling
+            raise CodecError(400, "http1.invalid_characters")
         items.append([name.lower(), value.strip(" \t")])
     return items
 
 
 def parse_fields(text: str, start: int) -> list[list[str]]:
-    """Field lines of text[start:], each ending in CRLF, as [lower-case name, value] pairs."""
-    found = _FIELD.findall(text, start)
-    if len(found) != text.count("\r\n", start):
-        return _check_fields(text[start:-2].split("\r\n"))
-    if len(found) > MAX_HEADERS_COUNT:
+    """Field lines of text[start:], each ending in CRLF, as [lower-case name, value] pairs.
+
+    The fast path works in C as much as it can: split the lines, split each at its first
+    colon, then check all names at once (bytes.translate drops the token punctuation, and
+    what is left must be ASCII letters and digits). Anything unusual (a line
+    without a colon, a bare CR or LF, a bad name) goes to the line-by-line checker."""
+    if start >= len(text):
+        return []
+    block = text[start:-2]
+    lines = block.split("\r\n")
+    n = len(lines)
+    if n > MAX_HEADERS_COUNT:
         raise CodecError(431, "too many headers")
-    names = _NAMES
-    return [[names.get(n) or _lower(n), v] for n, v in found]
+    if block.count("\n") != n - 1 or block.count("\r") != n - 1:
+        return _check_fields(lines)
+    try:
+        items = [[k.lower(), v.strip(" \t")] for k, v in map(_split_colon, lines)]
+    except ValueError:  # a line without a colon
+        return _check_fields(lines)
+    # Every name a token: non-empty, and only letters, digits and the token punctuation.
+    names = "".join(map(_first, items)).encode("latin-1")
+    if not names.translate(None, _TOKEN_PUNCT).isalnum() or "" in map(_first, items):
+        return _check_fields(lines)
+    return items
 
 
 class _BodyReader:
@@ -194,9 +207,11 @@ class RequestParser:
             if self._head is None:
                 while buf.startswith(b"\r\n", pos):  # empty lines before a request-line
                     pos += 2
-                end = _find_head(buf, pos, self.limit)
-                if end < 0:
-                    break
+                end = buf.find(b"\r\n\r\n", pos)
+                if end < 0 or end - pos > self.limit:
+                    end = _find_head(buf, pos, self.limit)  # raises 431 if over the limit
+                    if end < 0:
+                        break
                 self._head, cl, te, expect = self._parse_head(buf[pos : end + 2])
                 pos = end + 4
                 if cl is None and te is None:
@@ -243,7 +258,8 @@ class RequestParser:
             raise CodecError(400, "http1.codec_error")
         headers = HeaderMap()
         headers._items = [[":method", method], [":path", target], *items]
-        keep = _keep_alive(version, index.get("connection"))
+        conn = index.get("connection")
+        keep = conn is None and version == "HTTP/1.1" or _keep_alive(version, conn)
         return (
             (headers, version, keep),
             index.get("content-length"),
@@ -275,9 +291,11 @@ class ResponseParser:
             if self._head is None:
                 while buf.startswith(b"\r\n", pos):  # as llhttp, skip CRLFs before a status-line
                     pos += 2
-                end = _find_head(buf, pos, MAX_HEADERS_KB * 1024)
-                if end < 0:
-                    break
+                end = buf.find(b"\r\n\r\n", pos)
+                if end < 0 or end - pos > MAX_HEADERS_KB * 1024:
+                    end = _find_head(buf, pos, MAX_HEADERS_KB * 1024)  # raises if over the limit
+                    if end < 0:
+                        break
                 headers, version, status, cl, te, conn = self._parse_head(buf[pos : end + 2])
                 pos = end + 4
                 if 100 <= status < 200:
@@ -286,9 +304,8 @@ class ResponseParser:
                 if te is None and cl is not None and cl.isdigit() and not bodyless:
                     n = int(cl)
                     if len(buf) - pos >= n:  # the common case: the whole body is here
-                        msg = Message(
-                            headers, buf[pos : pos + n], _keep_alive(version, conn), version
-                        )
+                        keep = conn is None and version == "HTTP/1.1" or _keep_alive(version, conn)
+                        msg = Message(headers, buf[pos : pos + n], keep, version)
                         pos += n
                         break
                 self._head = (headers, version, conn)
@@ -350,44 +367,41 @@ _HOP_BY_HOP = frozenset(
 )
 
 
+# What the encoders leave out: hop-by-hop headers (written by the codec itself) and the
+# pseudo-headers, which become the request-line or status-line.
+_PSEUDO = frozenset((":method", ":path", ":authority", ":scheme", ":status", ":protocol"))
+_NOT_FORWARDED = _HOP_BY_HOP | _PSEUDO
+
+
 def encode_request(headers: HeaderMap, body: bytes) -> bytes:
     """Serialize a request for an upstream HTTP/1.1 connection."""
-    method = path = authority = ""
-    head = [""]
-    for k, v in headers._items:
-        if k[0] == ":":
-            if k == ":method":
-                method = v
-            elif k == ":path":
-                path = v
-            elif k == ":authority":
-                authority = v
-        elif k not in _HOP_BY_HOP:
-            head.append(f"{k}: {v}\r\n")
-    head[0] = f"{method} {path} HTTP/1.1\r\nhost: {authority}\r\n"
+    items = headers._items
+    method = headers.get(":method") or ""
+    path = headers.get(":path") or ""
+    authority = headers.get(":authority") or ""
+    lines = [f"{k}: {v}\r\n" for k, v in items if k not in _NOT_FORWARDED]
     if body or method in ("POST", "PUT", "PATCH"):
-        head.append(f"content-length: {len(body)}\r\n")
-    head.append("\r\n")
-    return "".join(head).encode("latin-1") + body
+        lines.append(f"content-length: {len(body)}\r\n")
+    head = f"{method} {path} HTTP/1.1\r\nhost: {authority}\r\n" + "".join(lines) + "\r\n"
+    return head.encode("latin-1") + body
 
 
 def encode_response(headers: HeaderMap, body: bytes, close: bool, head_only: bool = False) -> bytes:
     """Serialize a response to a downstream HTTP/1.1 connection."""
-    status = "200"
-    head = [""]
-    for k, v in headers._items:
-        if k[0] == ":":
-            if k == ":status":
-                status = v
-        elif k not in _HOP_BY_HOP:
-            head.append(f"{k}: {v}\r\n")
-    head[0] = f"HTTP/1.1 {status} {_REASONS.get(int(status), 'Unknown')}\r\n"
+    items = headers._items
+    if items and items[0][0] == ":status":  # where every response this proxy builds has it
+        status = items[0][1]
+    else:
+        status = headers.get(":status") or "200"
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        line = f"HTTP/1.1 {status} {_REASONS.get(int(status), 'Unknown')}\r\n"
+    lines = [f"{k}: {v}\r\n" for k, v in items if k not in _NOT_FORWARDED]
     if status != "204" and status != "304":
-        head.append(f"content-length: {len(body)}\r\n")
+        lines.append(f"content-length: {len(body)}\r\n")
     if close:
-        head.append("connection: close\r\n")
-    head.append("\r\n")
-    data = "".join(head).encode("latin-1")
+        lines.append("connection: close\r\n")
+    data = (line + "".join(lines) + "\r\n").encode("latin-1")
     return data if head_only else data + body
 
 
@@ -399,6 +413,9 @@ _REASONS = {
     431: "Request Header Fields Too Large", 500: "Internal Server Error", 501: "Not Implemented",
     502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
 }  # fmt: skip
+
+
+_STATUS_LINES = {str(c): f"HTTP/1.1 {c} {r}\r\n" for c, r in _REASONS.items()}
 
 
 def reason(status: int) -> str:

@@ -39,6 +39,20 @@ class Gauge:
         self.value = v
 
 
+class DerivedGauge:
+    """A gauge read from its owner's state when rendered (e.g. a circuit breaker's `_open`),
+    so the request path updates only the owner's count."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn) -> None:
+        self.fn = fn
+
+    @property
+    def value(self) -> int:
+        return self.fn()
+
+
 # Envoy's default histogram bucket bounds (source/common/stats/histogram_impl.h), in ms.
 BUCKETS = (0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000,
            600000, 1800000, 3600000)  # fmt: skip
@@ -82,6 +96,10 @@ class Scope:
 
     def histogram(self, name: str) -> Histogram:
         return self.store.histogram(self.prefix + name)
+
+    def derived_gauge(self, name: str, fn) -> DerivedGauge:
+        g = self.store.gauges[self.prefix + name] = DerivedGauge(fn)
+        return g
 
     def scope(self, prefix: str) -> Scope:
         return Scope(self.store, self.prefix + prefix)

@@ -49,6 +49,14 @@ class Attempt:
 class UpstreamRequest:
     """One try against one host; the router is told how it ended through on_attempt_done."""
 
+    # Per-attempt state starts from these class-level defaults.
+    pending = None
+    conn = None
+    timer = None  # only while waiting for a connection; then the connection watches
+    deadline: float | None = None
+    started = 0.0
+    active = False
+
     def __init__(self, router, host, request: RequestMessage, head: bool) -> None:
         self.router = router
         self.cluster = router.cluster
@@ -56,22 +64,16 @@ class UpstreamRequest:
         self.request = request
         self.head = head
         self.loop = router.callbacks.loop
-        self.pending = None
-        self.conn = None
-        self.timer = None  # only while waiting for a connection; then the connection watches
-        self.deadline: float | None = None
-        self.started = 0.0
-        self.active = False
 
     def start(self, now: float, deadline: float | None) -> None:
         """Count the attempt, then ask the pool; `deadline` is in loop time (per-try/global)."""
         cluster, host = self.cluster, self.host
-        st = cluster.stats
+        st, hs = cluster.stats, host.stats
         cluster.resources.requests.inc()
-        st.upstream_rq_total.inc()
-        st.upstream_rq_active.inc()
-        host.stats.rq_active += 1
-        host.stats.rq_total += 1
+        st.upstream_rq_total.value += 1
+        st.upstream_rq_active.value += 1
+        hs.rq_active += 1
+        hs.rq_total += 1
         self.active = True
         self.started = now
         self.deadline = deadline
@@ -104,7 +106,7 @@ class UpstreamRequest:
         st, host = self.cluster.stats, self.host
         code = int(msg.headers.get(":status") or 0)
         st.response(code)
-        st.upstream_rq_completed.inc()
+        st.upstream_rq_completed.value += 1
         if code >= 500:
             host.stats.rq_error += 1
         else:
@@ -149,8 +151,9 @@ class UpstreamRequest:
             self.timer = None
         if self.active:
             self.active = False
-            self.cluster.resources.requests.dec()
-            self.cluster.stats.upstream_rq_active.dec()
+            cluster = self.cluster
+            cluster.resources.requests.dec()
+            cluster.stats.upstream_rq_active.value -= 1
             self.host.stats.rq_active -= 1
 
     def _done(self, attempt: Attempt) -> None:

@@ -35,16 +35,18 @@ def _overloaded(h) -> None:
 
 
 class Router(StreamFilter):
+    # Per-stream state starts from these class-level defaults (one Router per request).
+    route = None
+    cluster = None
+    weight = None
+    retried = False
+    started = False
+    upstream: UpstreamRequest | None = None
+    backoff = None  # the retry back-off timer
+
     def __init__(self, config, ctx) -> None:
         self.config = config
         self.ctx = ctx
-        self.route = None
-        self.cluster = None
-        self.weight = None
-        self.retried = False
-        self.started = False
-        self.upstream: UpstreamRequest | None = None
-        self.backoff = None  # the retry back-off timer
 
     def decode_headers(self, headers, end_stream: bool) -> FilterHeadersStatus:
         cb = self.callbacks
@@ -115,41 +117,48 @@ class Router(StreamFilter):
             for p in parsers:
                 p.evaluate(headers, ctx)
 
-    def _timeouts(self, headers, control: bool) -> tuple[float, float]:
+    def _timeouts(self, headers) -> tuple[float, float]:
+        """The route's timeouts, overridden by x-envoy-upstream-rq-(per-try-)timeout-ms."""
         timeout = self.route.timeout
         per_try = self.route.retry.per_try_timeout if self.route.retry else 0.0
-        if control:
-            v = headers.get("x-envoy-upstream-rq-timeout-ms")
-            if v and v.isdigit():
-                timeout = int(v) / 1000.0
-            v = headers.get("x-envoy-upstream-rq-per-try-timeout-ms")
-            if v and v.isdigit():
-                per_try = int(v) / 1000.0
+        v = headers.get("x-envoy-upstream-rq-timeout-ms")
+        if v and v.isdigit():
+            timeout = int(v) / 1000.0
+        v = headers.get("x-envoy-upstream-rq-per-try-timeout-ms")
+        if v and v.isdigit():
+            per_try = int(v) / 1000.0
         return timeout, per_try
 
     # -- the upstream request ------------------------------------------------------------
     def _start(self) -> None:
         """The request is complete: prepare it once, then make the first attempt."""
-        cb = self.callbacks
+        cb, route = self.callbacks, self.route
         self.started = True
         headers = cb.request_headers
         # Most requests carry no x-envoy-* control header: one scan saves five lookups.
         control = False
-        for k, _ in headers._items:
-            if k.startswith("x-envoy-"):
+        for item in headers._items:
+            if item[0].startswith("x-envoy-"):
                 control = True
                 break
-        timeout, self.per_try = self._timeouts(headers, control)
-        self._finalize_request(headers)
+        if control:
+            timeout, self.per_try = self._timeouts(headers)
+        else:
+            timeout = route.timeout
+            self.per_try = route.retry.per_try_timeout if route.retry else 0.0
+        if route.request_parsers or route.rewrites or self.weight is not None:
+            self._finalize_request(headers)
         if timeout:
-            headers.set(
-                "x-envoy-expected-rq-timeout-ms", str(int((self.per_try or timeout) * 1000))
-            )
+            ms = str(int((self.per_try or timeout) * 1000))
+            if control:
+                headers.set("x-envoy-expected-rq-timeout-ms", ms)
+            else:  # no x-envoy-* header yet: nothing to replace
+                headers._items.append(["x-envoy-expected-rq-timeout-ms", ms])
         body = cb.body
         self.request = RequestMessage(headers, bytes(body) if body else b"")
         self.head = cb.stream.method == "HEAD"
-        self.deadline = cb.loop.time() + timeout if timeout else None
-        route = self.route
+        now = cb.loop.time()
+        self.deadline = now + timeout if timeout else None
         self.retry = (
             RetryState.create(route.retry, headers, self.cluster.rng)
             if control or route.retry is not None
@@ -160,9 +169,9 @@ class Router(StreamFilter):
             ip = cb.stream_info.downstream_remote.rsplit(":", 1)[0]
             hash_key = compute_hash(route.hash_policy, headers, ip)
         self.lb_ctx = LbContext(hash_key) if hash_key is not None else None
-        self._do_attempt()
+        self._do_attempt(now)
 
-    def _do_attempt(self) -> None:
+    def _do_attempt(self, now: float | None = None) -> None:
         """One try: host, `max_requests` breaker, then an UpstreamRequest (router.cc)."""
         cb, cluster = self.callbacks, self.cluster
         host = cluster.choose_host(self.lb_ctx, cb.loop)
@@ -172,14 +181,16 @@ class Router(StreamFilter):
                 flag=flags.NO_HEALTHY_UPSTREAM,
             )  # fmt: skip
             return
-        if not cluster.resources.requests.can_create():
+        requests = cluster.resources.requests
+        if requests.count >= requests.max:  # the max_requests breaker is open
             cluster.stats.upstream_rq_pending_overflow.inc()
             self._overflow()
             return
         info = cb.stream_info
         info.attempt_count += 1
         info.upstream_host = host.address_string
-        now = cb.loop.time()
+        if now is None:
+            now = cb.loop.time()
         deadline = self.deadline
         if self.per_try and (deadline is None or now + self.per_try < deadline):
             deadline = now + self.per_try
@@ -263,7 +274,9 @@ class Router(StreamFilter):
             elapsed = int((cb.loop.time() - attempt.started) * 1000)
             st.upstream_rq_time.record(elapsed)
             msg.headers.set("x-envoy-upstream-service-time", str(elapsed))
-            self._finalize_response(msg.headers)
+            route = self.route
+            if route.response_parsers or (self.weight and self.weight.response_headers):
+                self._finalize_response(msg.headers)
             cb.encode_headers(msg.headers, msg.body)
         elif attempt.reset == "timeout":
             cb.send_local_reply(

@@ -113,12 +113,66 @@ def test_response_encode_then_parse_round_trips(status, body):
             431,
         ),
         (b"GET / HTTP/1.1\r\nhost: x\r\nbig: " + b"a" * 61440 + b"\r\n\r\n", 431),
+        # A bare LF or CR inside the head is no line break: no smuggled header behind it.
+        (b"GET / HTTP/1.1\r\nhost: x\r\nx-a: 1\nx-b: 2\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nhost: x\r\njunk\nx-b: 2\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nhost: x\r\nx-a: 1\rx-b: 2\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nhost: x\r\n: empty-name\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nhost: x\r\nna\xefve: y\r\n\r\n", 400),
     ],
 )
 def test_codec_errors_carry_envoys_status(data, status):
     with pytest.raises(http1.CodecError) as e:
         http1.RequestParser().feed(data)
     assert e.value.status == status
+
+
+_TCHAR = "!#$%&'*+.^_`|~-0123456789abcXYZ"
+
+
+def _fields_by_the_rfc(lines: list[str]) -> list[list[str]] | None:
+    """RFC 9112 section 5 read literally, one line at a time: the model for parse_fields."""
+    out = []
+    for line in lines:
+        name, sep, value = line.partition(":")
+        if not sep or not name or any(c not in _TCHAR for c in name):
+            return None
+        if "\r" in value or "\n" in value:
+            return None
+        out.append([name.lower(), value.strip(" \t")])
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=_TCHAR + ": \t\r\nAé", max_size=12), min_size=1, max_size=6))
+def test_field_lines_parse_as_the_rfc_reads_them(lines):
+    text = "GET / HTTP/1.1\r\n" + "".join(line + "\r\n" for line in lines)
+    expected = _fields_by_the_rfc(text[16:-2].split("\r\n"))
+    try:
+        got = http1.parse_fields(text, 16)
+    except http1.CodecError as e:
+        assert expected is None and e.status == 400
+    else:
+        assert got == expected
+
+
+@settings(deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["a", "b", "c", ":status"]), st.text(max_size=3))),
+    st.sampled_from(["a", "b", "z"]),
+)
+def test_header_map_set_keeps_one_value_in_the_first_place(items, key):
+    h = HeaderMap(items)
+    h.set(key, "new")
+    names = [k for k, _ in items]
+    if key in names:
+        first = names.index(key)
+        want = [(k, v) for k, v in items[:first]] + [(key, "new")]
+        want += [(k, v) for k, v in items[first + 1 :] if k != key]
+    else:
+        want = [*items, (key, "new")]
+    assert list(h.items()) == want
+    assert key in h and h.get(key) == "new"
 
 
 def test_http10_closes_and_read_until_close_response_body():
