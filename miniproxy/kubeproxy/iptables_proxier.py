@@ -7,13 +7,15 @@ node's ProxyConfig: the same chains, rules, comments and order upstream writes, 
 that services are visited in sorted order (upstream iterates a Go map).
 Partial sync (MinimizeIPTablesRestore): with `changed` given, the SVC/SVL/EXT/FW/SEP chains
 of unchanged services are left out, exactly as upstream skips them. Each service's lines
-are rendered once and reused while its inputs stay the same objects (render_cache.py).
+are rendered once and reused while its inputs stay the same objects (render_cache.py);
+chain names were hashed when the change was tracked (port_info.py).
 Omitted: nfacct counters, health-check node ports' servers, IPv6.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import itertools
+from dataclasses import dataclass
 
 from miniproxy.kubeproxy import names
 from miniproxy.kubeproxy.iptables_chains import (
@@ -27,21 +29,10 @@ from miniproxy.kubeproxy.iptables_chains import (
     KUBE_SERVICES,
     LARGE_CLUSTER_ENDPOINTS_THRESHOLD,
 )
-from miniproxy.kubeproxy.iptables_service import (
-    ServiceRules,
-    line,
-    write_captures,
-    write_service_chains,
-)
+from miniproxy.kubeproxy.iptables_service import ServiceBlock, service_block
+from miniproxy.kubeproxy.port_info import prepare_maps
 from miniproxy.kubeproxy.render_cache import RenderCache
-from miniproxy.kubeproxy.types import (
-    EndpointInfo,
-    EndpointsMap,
-    NamespacedName,
-    ProxyConfig,
-    ServicePortInfo,
-    ServicePortMap,
-)
+from miniproxy.kubeproxy.types import EndpointsMap, NamespacedName, ProxyConfig, ServicePortMap
 
 
 @dataclass
@@ -49,10 +40,13 @@ class IptablesRender:
     """The restore input and what the sync needs to remember about it."""
 
     text: str
-    active_nat_chains: set[str] = field(default_factory=set)
     filter_rules: int = 0
     nat_rules: int = 0
     deleted_chains: int = 0
+
+
+def line(buf: list[str], *words: str) -> None:
+    buf.append(" ".join(words))
 
 
 class _Buffers:
@@ -63,7 +57,6 @@ class _Buffers:
         self.filter_rules: list[str] = []
         self.nat_chains: list[str] = []
         self.nat_rules: list[str] = []
-        self.active_nat_chains: set[str] = set()
 
 
 def _write_top_level(b: _Buffers, cfg: ProxyConfig) -> None:
@@ -108,13 +101,20 @@ def _write_top_level(b: _Buffers, cfg: ProxyConfig) -> None:
         )  # fmt: skip
 
 
-def _write_tail(b: _Buffers, cfg: ProxyConfig, existing_nat_chains, deleted: list[str]) -> None:
-    """Stale chain deletion, the NodePort tail call and the KUBE-FORWARD rules."""
-    for chain in sorted(set(existing_nat_chains) - b.active_nat_chains):
-        if names.is_service_chain_name(chain):
-            b.nat_chains.append(f":{chain} - [0:0]")
-            line(b.nat_rules, "-X", chain)
-            deleted.append(chain)
+def _write_tail(
+    b: _Buffers, cfg: ProxyConfig, existing_nat_chains, actives: list, deleted: list[str]
+) -> None:
+    """Stale chain deletion, the NodePort tail call and the KUBE-FORWARD rules.
+
+    `actives` holds each service's chain names; stale = listed service chains minus those
+    (removed from the listed ones, never building one set of all active chains)."""
+    stale = set(existing_nat_chains)
+    stale.difference_update(*actives)  # in C, over every listed chain
+    stale = {c for c in stale if names.is_service_chain_name(c)}
+    for chain in sorted(stale):
+        b.nat_chains.append(f":{chain} - [0:0]")
+        line(b.nat_rules, "-X", chain)
+        deleted.append(chain)
     comment = '"kubernetes service nodeports; NOTE: this must be the last rule in this chain"'
     if cfg.nodeport_match_all():
         dests = ["-m", "addrtype", "--dst-type", "LOCAL"]
@@ -159,36 +159,6 @@ def _write_tail(b: _Buffers, cfg: ProxyConfig, existing_nat_chains, deleted: lis
           "RELATED,ESTABLISHED", "-j", "ACCEPT")  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceBlock:
-    """One service port's rendered lines, each part pre-joined ("" when empty)."""
-
-    nat_captures: str
-    filter_captures: str
-    chains: str
-    rules: str
-    n_nat_captures: int
-    n_filter_captures: int
-    n_rules: int
-    active: frozenset[str]
-
-
-def _service_block(
-    svc: ServicePortInfo, endpoints: list[EndpointInfo], cfg: ProxyConfig, comments: bool
-) -> ServiceBlock:
-    s = ServiceRules(svc, list(endpoints), cfg)
-    captures = _Buffers()
-    write_captures(captures, s, cfg)
-    chains: list[str] = []
-    rules: list[str] = []
-    active = write_service_chains(chains, rules, s, cfg, comments)
-    nat, flt = captures.nat_rules, captures.filter_rules
-    return ServiceBlock(
-        "\n".join(nat), "\n".join(flt), "\n".join(chains), "\n".join(rules),
-        len(nat), len(flt), len(rules), frozenset(active),
-    )  # fmt: skip
-
-
 def render(
     service_map: ServicePortMap,
     endpoints_map: EndpointsMap,
@@ -203,39 +173,46 @@ def render(
     With a `cache` kept across syncs (the Proxier keeps one), only services whose
     inputs changed are rendered again; the text is the same either way.
     """
+    service_map, endpoints_map = prepare_maps(service_map, endpoints_map, "iptables")
     b = _Buffers()
     _write_top_level(b, cfg)
     top_nat, top_filter = len(b.nat_rules), len(b.filter_rules)
-    total = sum(len(endpoints_map.get(spn, ())) for spn in service_map)
+    get_eps = endpoints_map.get
+    total = sum(map(len, map(get_eps, service_map, itertools.repeat(()))))
     comments = total <= LARGE_CLUSTER_ENDPOINTS_THRESHOLD
     cache = RenderCache() if cache is None else cache
     cache.begin(cfg, comments)
     wanted = None if changed is None else {(n.namespace, n.name) for n in changed}
-    # The buffers now hold multi-line blocks, so the loop counts its lines on the side.
-    n_nat = n_filter = 0
-    actives = []
-    for spn in cache.order(service_map):
-        blk = cache.block(
-            spn, service_map[spn], endpoints_map.get(spn, ()),
-            lambda svc, eps: _service_block(svc, eps, cfg, comments),
-        )  # fmt: skip
-        if blk.nat_captures:
-            b.nat_rules.append(blk.nat_captures)
-        if blk.filter_captures:
-            b.filter_rules.append(blk.filter_captures)
-        n_nat += blk.n_nat_captures
-        n_filter += blk.n_filter_captures
-        actives.append(blk.active)
-        if blk.chains and (wanted is None or (spn.namespace, spn.name) in wanted):
-            b.nat_chains.append(blk.chains)
-            if blk.rules:
-                b.nat_rules.append(blk.rules)
-            n_nat += blk.n_rules
-        # Unchanged services' chains stay as they are in the kernel, but remain active.
-    b.active_nat_chains = set().union(*actives)
+
+    def build(svc, eps) -> ServiceBlock:
+        return service_block(svc, eps, cfg, comments)
+
+    blocks = cache.blocks(service_map, endpoints_map, build, wanted)
+    # Columns of the blocks (zip transposes in C); the buffers get multi-line entries, so
+    # lines are counted from the blocks' counts.
+    caps, flt, chains, rules, n_caps, n_flt, n_rules, actives = (
+        zip(*blocks, strict=True) if blocks else ((),) * 8
+    )
+    b.filter_rules += filter(None, flt)
+    n_filter, n_nat = sum(n_flt), sum(n_caps)
+    if wanted is None:
+        b.nat_chains += filter(None, chains)
+        # Each service's KUBE-SERVICES captures, then its chains' rules.
+        b.nat_rules += filter(None, itertools.chain.from_iterable(zip(caps, rules, strict=True)))
+        n_nat += sum(n_rules)
+    else:
+        # Unchanged services' chains stay as they are in the kernel (but remain active);
+        # every service's captures are written, as KUBE-SERVICES is rewritten whole.
+        nat = list(caps)
+        for i in cache.positions(wanted):
+            if chains[i]:
+                b.nat_chains.append(chains[i])
+            nat[i] = "\n".join(filter(None, (caps[i], rules[i])))
+            n_nat += n_rules[i]
+        b.nat_rules += filter(None, nat)
     blocks_nat, blocks_filter = len(b.nat_rules), len(b.filter_rules)
     deleted: list[str] = []
-    _write_tail(b, cfg, existing_nat_chains, deleted)
+    _write_tail(b, cfg, existing_nat_chains, actives, deleted)
     text = "\n".join(
         [
             "*filter",
@@ -252,7 +229,6 @@ def render(
     # Top-level and tail entries are one line each; the loop's blocks were counted above.
     return IptablesRender(
         text,
-        b.active_nat_chains,
         n_filter + len(b.filter_rules) - blocks_filter + top_filter,
         n_nat + len(b.nat_rules) - blocks_nat + top_nat,
         len(deleted),

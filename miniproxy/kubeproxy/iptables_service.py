@@ -4,22 +4,34 @@ Mirrors the service loop of k8s.io/kubernetes pkg/proxy/iptables/proxier.go
 syncProxyRules and writeServiceToEndpointRules: the KUBE-SERVICES / KUBE-NODEPORTS
 captures, the filter-table REJECT/DROP rules, and the KUBE-SVC/SVL/EXT/FW/SEP chains with
 the statistic ladder (computeProbability) and ClientIP affinity via the recent match.
+Input infos come prepared by the change trackers (port_info.py: chain names already
+hashed), so this is string building only: each rule is one f-string over precomputed
+fragments, and the rare features (external IPs, load balancers, NodePorts) sit in helpers
+that ClusterIP-only services never call.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+from typing import NamedTuple
 
-from miniproxy.kubeproxy import names
-from miniproxy.kubeproxy.iptables_chains import (
-    KUBE_EXTERNAL_SERVICES,
-    KUBE_MARK_MASQ,
-    KUBE_NODEPORTS,
-    KUBE_PROXY_FIREWALL,
-    KUBE_SERVICES,
-)
-from miniproxy.kubeproxy.topology import categorize_endpoints
-from miniproxy.kubeproxy.types import AFFINITY_CLIENT_IP, EndpointInfo, ProxyConfig, ServicePortInfo
+from miniproxy.kubeproxy.port_info import IptablesEndpointInfo, IptablesServicePortInfo
+from miniproxy.kubeproxy.topology import Categorized, categorize
+from miniproxy.kubeproxy.types import AFFINITY_CLIENT_IP, ProxyConfig
+
+
+class ServiceBlock(NamedTuple):
+    """One service port's rendered lines, each part pre-joined ("" when empty)."""
+
+    nat_captures: str
+    filter_captures: str
+    chains: str
+    rules: str
+    n_nat_captures: int
+    n_filter_captures: int
+    n_rules: int
+    active: tuple[str, ...]
 
 
 def compute_probability(n: int) -> str:
@@ -27,237 +39,198 @@ def compute_probability(n: int) -> str:
     return f"{1.0 / n:0.10f}"
 
 
-def line(buf: list[str], *words: str) -> None:
-    buf.append(" ".join(words))
+@functools.lru_cache(maxsize=256)
+def _ladder(n: int) -> tuple[str, ...]:
+    """The statistic match of each rung: rule i catches 1/(n-i) of what is left, so the
+    split is uniform; the last rung takes the rest and has no match."""
+    rungs = tuple(
+        f" -m statistic --mode random --probability {compute_probability(n - i)}"
+        for i in range(n - 1)
+    )
+    return (*rungs, "")
 
 
 def _write_service_to_endpoint_rules(
-    rules: list[str], name: str, svc: ServicePortInfo, chain: str,
-    endpoints: list[EndpointInfo], sep: dict[str, str], comments: bool,
+    rules: list[str], svc: IptablesServicePortInfo, chain: str,
+    endpoints: list[IptablesEndpointInfo], comments: bool,
 ) -> None:  # fmt: skip
     """writeServiceToEndpointRules: affinity checks, then the probability ladder."""
-    if svc.session_affinity_type == AFFINITY_CLIENT_IP:
-        for ep in endpoints:
-            args = ["-A", chain]
-            if comments:
-                args += ["-m", "comment", "--comment", f'"{name} -> {ep}"']
-            args += ["-m", "recent", "--name", sep[str(ep)], "--rcheck", "--seconds"]
-            args += [str(svc.sticky_max_age_seconds), "--reap", "-j", sep[str(ep)]]
-            line(rules, *args)
-    n = len(endpoints)
-    for i, ep in enumerate(endpoints):
-        args = ["-A", chain]
-        if comments:
-            args += ["-m", "comment", "--comment", f'"{name} -> {ep}"']
-        if i < n - 1:
-            # Rule i catches 1/(n-i) of what the earlier rules left: uniform overall.
-            args += [
-                "-m",
-                "statistic",
-                "--mode",
-                "random",
-                "--probability",
-                compute_probability(n - i),
-            ]
-        line(rules, *args, "-j", sep[str(ep)])
-
-
-def _sep_names(spn, endpoints: list[EndpointInfo]) -> dict[str, str]:
-    return {str(ep): names.sep_chain(spn, ep) for ep in endpoints}
-
-
-class ServiceRules:
-    """The per-service decisions of syncProxyRules (policy chains, filter verdicts)."""
-
-    def __init__(self, svc: ServicePortInfo, endpoints: list[EndpointInfo], cfg: ProxyConfig):
-        spn = svc.name
-        self.svc, self.proto, self.name = svc, svc.lower_protocol, str(spn)
-        cat = categorize_endpoints(endpoints, svc, cfg.zone)
-        self.cluster_eps, self.local_eps, self.all_eps = cat.cluster, cat.local, cat.all_reachable
-        self.has_endpoints = cat.has_any
-        self.svc_chain, self.svl_chain = names.svc_chain(spn), names.svl_chain(spn)
-        self.ext_chain, self.fw_chain = names.ext_chain(spn), names.fw_chain(spn)
-        self.uses_cluster = bool(self.cluster_eps) and svc.uses_cluster_endpoints()
-        self.uses_local = bool(self.local_eps) and svc.uses_local_endpoints()
-        self.internal_chain = self.svl_chain if svc.internal_policy_local else self.svc_chain
-        self.has_internal = self.has_endpoints and not (
-            svc.internal_policy_local and not self.local_eps
-        )
-        self.external_policy_chain = self.svl_chain if svc.external_policy_local else self.svc_chain
-        self.has_external = self.has_endpoints and not (
-            svc.external_policy_local and not self.local_eps
-        )
-        self.uses_ext = self.has_endpoints and svc.externally_accessible()
-        self.uses_fw = (
-            self.has_endpoints
-            and bool(svc.load_balancer_vips)
-            and bool(svc.load_balancer_source_ranges)
-        )
-        self.lb_chain = self.fw_chain if self.uses_fw else self.ext_chain
-        no_eps = f'"{self.name} has no endpoints"'
-        no_local = f'"{self.name} has no local endpoints"'
-        self.internal_filter = ("REJECT", no_eps) if not self.has_endpoints else ("DROP", no_local)
-        self.external_filter = (
-            self.internal_filter if not self.has_endpoints else ("DROP", no_local)
-        )
-        self.sep = _sep_names(spn, self.all_eps)
-
-    def match(self, ip: str, port: int) -> list[str]:
-        return ["-m", self.proto, "-p", self.proto, "-d", ip, "--dport", str(port)]
-
-
-def write_captures(b, s: ServiceRules, cfg: ProxyConfig) -> None:  # b: iptables_proxier._Buffers
-    """KUBE-SERVICES / KUBE-NODEPORTS captures and the filter-table REJECT/DROP rules."""
-    svc, nat, flt = s.svc, b.nat_rules, b.filter_rules
-    if s.has_internal:
-        line(nat, "-A", KUBE_SERVICES, "-m", "comment", "--comment", f'"{s.name} cluster IP"',
-              *s.match(svc.cluster_ip, svc.port), "-j", s.internal_chain)  # fmt: skip
-    else:
-        target, comment = s.internal_filter
-        line(flt, "-A", KUBE_SERVICES, "-m", "comment", "--comment", comment,
-              *s.match(svc.cluster_ip, svc.port), "-j", target)  # fmt: skip
-    ext_target, ext_comment = s.external_filter
-    for ip in svc.external_ips:
-        if s.has_endpoints:
-            line(nat, "-A", KUBE_SERVICES, "-m", "comment", "--comment", f'"{s.name} external IP"',
-                  *s.match(ip, svc.port), "-j", s.ext_chain)  # fmt: skip
-        if not s.has_external:
-            line(flt, "-A", KUBE_EXTERNAL_SERVICES, "-m", "comment", "--comment", ext_comment,
-                  *s.match(ip, svc.port), "-j", ext_target)  # fmt: skip
-    for ip in svc.load_balancer_vips:
-        if s.has_endpoints:
-            line(nat, "-A", KUBE_SERVICES, "-m", "comment", "--comment", f'"{s.name} loadbalancer IP"',
-                  *s.match(ip, svc.port), "-j", s.lb_chain)  # fmt: skip
-        if s.uses_fw:
-            comment = f'"{s.name} traffic not accepted by {s.fw_chain}"'
-            line(flt, "-A", KUBE_PROXY_FIREWALL, "-m", "comment", "--comment", comment,
-                  *s.match(ip, svc.port), "-j", "DROP")  # fmt: skip
-    if not s.has_external:
-        for ip in svc.load_balancer_vips:
-            line(flt, "-A", KUBE_EXTERNAL_SERVICES, "-m", "comment", "--comment", ext_comment,
-                  *s.match(ip, svc.port), "-j", ext_target)  # fmt: skip
-    if svc.node_port:
-        proto = ["-m", s.proto, "-p", s.proto, "--dport", str(svc.node_port)]
-        if s.has_endpoints:
-            line(
-                nat,
-                "-A",
-                KUBE_NODEPORTS,
-                "-m",
-                "comment",
-                "--comment",
-                s.name,
-                *proto,
-                "-j",
-                s.ext_chain,
-            )
-        if not s.has_external:
-            line(flt, "-A", KUBE_EXTERNAL_SERVICES, "-m", "comment", "--comment", ext_comment,
-                  "-m", "addrtype", "--dst-type", "LOCAL", *proto, "-j", ext_target)  # fmt: skip
-    if svc.health_check_node_port:
-        line(flt, "-A", KUBE_NODEPORTS, "-m", "comment", "--comment",
-              f'"{s.name} health check node port"', "-m", "tcp", "-p", "tcp",
-              "--dport", str(svc.health_check_node_port), "-j", "ACCEPT")  # fmt: skip
-
-
-def _write_internal_and_external(
-    chains: list[str], rules: list[str], s: ServiceRules, cfg: ProxyConfig
-) -> set[str]:
-    """Masquerade rules of the internal chain, and the KUBE-EXT chain."""
-    active: set[str] = set()
-    svc = s.svc
-    if s.has_internal:
-        args = [
-            "-m",
-            "comment",
-            "--comment",
-            f'"{s.name} cluster IP"',
-            *s.match(svc.cluster_ip, svc.port),
+    if comments:
+        name = svc.name_string
+        heads = [
+            f'-A {chain} -m comment --comment "{name} -> {ep.ip}:{ep.port}"' for ep in endpoints
         ]
+    else:
+        heads = [f"-A {chain}"] * len(endpoints)
+    if svc.session_affinity_type == AFFINITY_CLIENT_IP:
+        secs = svc.sticky_max_age_seconds
+        rules += [
+            f"{head} -m recent --name {ep.chain_name} --rcheck --seconds {secs} --reap -j {ep.chain_name}"
+            for head, ep in zip(heads, endpoints, strict=True)
+        ]  # fmt: skip
+    ladder = _ladder(len(endpoints))
+    rules += [
+        f"{h}{rung} -j {ep.chain_name}"
+        for h, ep, rung in zip(heads, endpoints, ladder, strict=True)
+    ]
+
+
+def _write_endpoint_chains(
+    chains: list[str], rules: list[str], svc: IptablesServicePortInfo,
+    endpoints: list[IptablesEndpointInfo], comments: bool,
+) -> None:  # fmt: skip
+    """One KUBE-SEP chain per endpoint: hairpin masquerade, then the DNAT."""
+    chains += [ep.chain_line for ep in endpoints]
+    if svc.session_affinity_type != AFFINITY_CLIENT_IP:
+        # The endpoint's two rules were built when it was tracked (port_info.py).
+        rules += [ep.sep_rules_commented if comments else ep.sep_rules for ep in endpoints]
+        return
+    p = svc.proto
+    comment = f" -m comment --comment {svc.name_string}" if comments else ""
+    for ep in endpoints:
+        c = ep.chain_name
+        rules.append(f"-A {c}{comment} -s {ep.ip} -j KUBE-MARK-MASQ")
+        rules.append(f"-A {c}{comment} -m recent --name {c} --set -m {p} -p {p} -j DNAT --to-destination {ep.ip}:{ep.port}")  # fmt: skip
+
+
+def service_block(
+    svc: IptablesServicePortInfo, endpoints: list[IptablesEndpointInfo], cfg: ProxyConfig,
+    comments: bool,
+) -> ServiceBlock:  # fmt: skip
+    """The lines syncProxyRules writes for one service port, in upstream's order."""
+    cat = categorize(endpoints, svc.uses_cluster, svc.uses_local, cfg.zone)
+    has_eps, name, p = cat.has_any, svc.name_string, svc.proto
+    has_internal = has_eps and not (svc.internal_policy_local and not cat.local)
+    nat: list[str] = []
+    flt: list[str] = []
+    chains: list[str] = []
+    rules: list[str] = []
+    if has_internal:
+        nat.append(svc.cluster_ip_capture)  # built when the change was tracked
         if cfg.masquerade_all:
-            line(rules, "-A", s.internal_chain, *args, "-j", KUBE_MARK_MASQ)
+            rules.append(f"{svc.internal_masq_head} -j KUBE-MARK-MASQ")
         elif cfg.cluster_cidr:
             # Off-cluster sources reaching a ClusterIP may bounce off-node: masquerade them.
-            line(
-                rules,
-                "-A",
-                s.internal_chain,
-                *args,
-                "!",
-                "-s",
-                cfg.cluster_cidr,
-                "-j",
-                KUBE_MARK_MASQ,
-            )
-    if not s.uses_ext:
-        return active
-    chains.append(f":{s.ext_chain} - [0:0]")
-    active.add(s.ext_chain)
-    if not svc.external_policy_local:
-        line(rules, "-A", s.ext_chain, "-m", "comment", "--comment",
-              f'"masquerade traffic for {s.name} external destinations"', "-j", KUBE_MARK_MASQ)  # fmt: skip
+            rules.append(f"{svc.internal_masq_head} ! -s {cfg.cluster_cidr} -j KUBE-MARK-MASQ")
     else:
-        if cfg.cluster_cidr:
-            line(rules, "-A", s.ext_chain, "-m", "comment", "--comment",
-                  f'"pod traffic for {s.name} external destinations"', "-s", cfg.cluster_cidr,
-                  "-j", s.svc_chain)  # fmt: skip
-        line(rules, "-A", s.ext_chain, "-m", "comment", "--comment",
-              f'"masquerade LOCAL traffic for {s.name} external destinations"',
-              "-m", "addrtype", "--src-type", "LOCAL", "-j", KUBE_MARK_MASQ)  # fmt: skip
-        line(rules, "-A", s.ext_chain, "-m", "comment", "--comment",
-              f'"route LOCAL traffic for {s.name} external destinations"',
-              "-m", "addrtype", "--src-type", "LOCAL", "-j", s.svc_chain)  # fmt: skip
-    if s.has_external:
-        line(rules, "-A", s.ext_chain, "-j", s.external_policy_chain)
-    return active
+        match = f"-m {p} -p {p} -d {svc.cluster_ip} --dport {svc.port}"
+        if has_eps:
+            flt.append(f'-A KUBE-SERVICES -m comment --comment "{name} has no local endpoints" {match} -j DROP')  # fmt: skip
+        else:
+            flt.append(f'-A KUBE-SERVICES -m comment --comment "{name} has no endpoints" {match} -j REJECT')  # fmt: skip
+    active: list[str] = []
+    if svc.node_port or svc.external_ips or svc.load_balancer_vips or svc.health_check_node_port:
+        _External(svc, cat, cfg).write(nat, flt, chains, rules, active)
+    if cat.cluster and svc.uses_cluster:
+        chain = svc.cluster_policy_chain_name
+        chains.append(f":{chain} - [0:0]")
+        active.append(chain)
+        _write_service_to_endpoint_rules(rules, svc, chain, cat.cluster, comments)
+    if cat.local and svc.uses_local:
+        chain = svc.local_policy_chain_name
+        chains.append(f":{chain} - [0:0]")
+        active.append(chain)
+        _write_service_to_endpoint_rules(rules, svc, chain, cat.local, comments)
+    eps = cat.all_reachable
+    _write_endpoint_chains(chains, rules, svc, eps, comments)
+    active += [ep.chain_name for ep in eps]
+    # SEP rules of non-affinity services are one two-line string per endpoint.
+    n_rules = len(rules) + (len(eps) if svc.session_affinity_type != AFFINITY_CLIENT_IP else 0)
+    return ServiceBlock(
+        "\n".join(nat), "\n".join(flt), "\n".join(chains), "\n".join(rules),
+        len(nat), len(flt), n_rules, tuple(active),
+    )  # fmt: skip
 
 
-def _write_firewall(
-    chains: list[str], rules: list[str], s: ServiceRules, cfg: ProxyConfig
-) -> set[str]:
-    """KUBE-FW: loadBalancerSourceRanges; what falls through is dropped in filter."""
-    if not s.uses_fw:
-        return set()
-    chains.append(f":{s.fw_chain} - [0:0]")
-    head = ["-A", s.fw_chain, "-m", "comment", "--comment", f'"{s.name} loadbalancer IP"']
-    allow_from_node = False
-    for cidr in s.svc.load_balancer_source_ranges:
-        line(rules, *head, "-s", cidr, "-j", s.ext_chain)
-        allow_from_node = allow_from_node or any(_contains(cidr, ip) for ip in cfg.node_ips[:1])
-    if allow_from_node:
-        for ip in s.svc.load_balancer_vips:
-            line(rules, *head, "-s", ip, "-j", s.ext_chain)
-    line(rules, "-A", s.fw_chain, "-m", "comment", "--comment",
-          f'"other traffic to {s.name} will be dropped by KUBE-PROXY-FIREWALL"')  # fmt: skip
-    return {s.fw_chain}
+class _External:
+    """The decisions and rules of services reachable from outside (NodePort, LB, external
+    IPs): captures, filter verdicts, and the KUBE-EXT / KUBE-FW chains."""
+
+    def __init__(self, svc: IptablesServicePortInfo, cat: Categorized, cfg: ProxyConfig):
+        self.svc, self.cfg, self.name = svc, cfg, svc.name_string
+        self.has_eps = cat.has_any
+        self.has_external = cat.has_any and not (svc.external_policy_local and not cat.local)
+        self.uses_fw = (
+            cat.has_any and bool(svc.load_balancer_vips) and bool(svc.load_balancer_source_ranges)
+        )
+        self.ext, self.fw = svc.external_chain_name, svc.firewall_chain_name
+        if svc.external_policy_local:
+            self.policy_chain = svc.local_policy_chain_name
+        else:
+            self.policy_chain = svc.cluster_policy_chain_name
+        if not cat.has_any:
+            self.target, self.comment = "REJECT", f'"{self.name} has no endpoints"'
+        else:
+            self.target, self.comment = "DROP", f'"{self.name} has no local endpoints"'
+
+    def write(self, nat, flt, chains, rules, active) -> None:
+        self._captures(nat, flt)
+        if self.has_eps and self.svc.externally_accessible():
+            self._external_chain(chains, rules, active)
+        if self.uses_fw:
+            self._firewall_chain(chains, rules, active)
+
+    def _match(self, ip: str) -> str:
+        p = self.svc.proto
+        return f"-m {p} -p {p} -d {ip} --dport {self.svc.port}"
+
+    def _captures(self, nat: list[str], flt: list[str]) -> None:
+        svc, name, no_ext = self.svc, self.name, not self.has_external
+        verdict = f"-j {self.target}"
+        for ip in svc.external_ips:
+            if self.has_eps:
+                nat.append(f'-A KUBE-SERVICES -m comment --comment "{name} external IP" {self._match(ip)} -j {self.ext}')  # fmt: skip
+            if no_ext:
+                flt.append(f"-A KUBE-EXTERNAL-SERVICES -m comment --comment {self.comment} {self._match(ip)} {verdict}")  # fmt: skip
+        lb_chain = self.fw if self.uses_fw else self.ext
+        for ip in svc.load_balancer_vips:
+            if self.has_eps:
+                nat.append(f'-A KUBE-SERVICES -m comment --comment "{name} loadbalancer IP" {self._match(ip)} -j {lb_chain}')  # fmt: skip
+            if self.uses_fw:
+                flt.append(f'-A KUBE-PROXY-FIREWALL -m comment --comment "{name} traffic not accepted by {self.fw}" {self._match(ip)} -j DROP')  # fmt: skip
+        if no_ext:
+            for ip in svc.load_balancer_vips:
+                flt.append(f"-A KUBE-EXTERNAL-SERVICES -m comment --comment {self.comment} {self._match(ip)} {verdict}")  # fmt: skip
+        if svc.node_port:
+            proto = f"-m {svc.proto} -p {svc.proto} --dport {svc.node_port}"
+            if self.has_eps:
+                nat.append(f"-A KUBE-NODEPORTS -m comment --comment {name} {proto} -j {self.ext}")
+            if no_ext:
+                flt.append(f"-A KUBE-EXTERNAL-SERVICES -m comment --comment {self.comment} -m addrtype --dst-type LOCAL {proto} {verdict}")  # fmt: skip
+        if svc.health_check_node_port:
+            flt.append(f'-A KUBE-NODEPORTS -m comment --comment "{name} health check node port" -m tcp -p tcp --dport {svc.health_check_node_port} -j ACCEPT')  # fmt: skip
+
+    def _external_chain(self, chains: list[str], rules: list[str], active: list[str]) -> None:
+        """KUBE-EXT: masquerade, or for a Local policy short-circuit pods and the node."""
+        ext, name, svc_chain = self.ext, self.name, self.svc.cluster_policy_chain_name
+        chains.append(f":{ext} - [0:0]")
+        active.append(ext)
+        if not self.svc.external_policy_local:
+            rules.append(f'-A {ext} -m comment --comment "masquerade traffic for {name} external destinations" -j KUBE-MARK-MASQ')  # fmt: skip
+        else:
+            if self.cfg.cluster_cidr:
+                rules.append(f'-A {ext} -m comment --comment "pod traffic for {name} external destinations" -s {self.cfg.cluster_cidr} -j {svc_chain}')  # fmt: skip
+            rules.append(f'-A {ext} -m comment --comment "masquerade LOCAL traffic for {name} external destinations" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ')  # fmt: skip
+            rules.append(f'-A {ext} -m comment --comment "route LOCAL traffic for {name} external destinations" -m addrtype --src-type LOCAL -j {svc_chain}')  # fmt: skip
+        if self.has_external:
+            rules.append(f"-A {ext} -j {self.policy_chain}")
+
+    def _firewall_chain(self, chains: list[str], rules: list[str], active: list[str]) -> None:
+        """KUBE-FW: loadBalancerSourceRanges; what falls through is dropped in filter."""
+        fw, svc = self.fw, self.svc
+        chains.append(f":{fw} - [0:0]")
+        active.append(fw)
+        head = f'-A {fw} -m comment --comment "{self.name} loadbalancer IP"'
+        node_ip = self.cfg.node_ips[:1]
+        allow_from_node = False
+        for cidr in svc.load_balancer_source_ranges:
+            rules.append(f"{head} -s {cidr} -j {self.ext}")
+            allow_from_node = allow_from_node or any(_contains(cidr, ip) for ip in node_ip)
+        if allow_from_node:
+            for ip in svc.load_balancer_vips:
+                rules.append(f"{head} -s {ip} -j {self.ext}")
+        rules.append(f'-A {fw} -m comment --comment "other traffic to {self.name} will be dropped by KUBE-PROXY-FIREWALL"')  # fmt: skip
 
 
 def _contains(cidr: str, ip: str) -> bool:
     return ipaddress.ip_address(ip) in ipaddress.ip_network(cidr, strict=False)
-
-
-def write_service_chains(
-    chains: list[str], rules: list[str], s: ServiceRules, cfg: ProxyConfig, comments: bool
-) -> set[str]:
-    """The SVC/SVL policy chains and one SEP chain per locally reachable endpoint."""
-    active = _write_internal_and_external(chains, rules, s, cfg)
-    active |= _write_firewall(chains, rules, s, cfg)
-    for used, chain, eps in (
-        (s.uses_cluster, s.svc_chain, s.cluster_eps),
-        (s.uses_local, s.svl_chain, s.local_eps),
-    ):
-        if used:
-            chains.append(f":{chain} - [0:0]")
-            active.add(chain)
-            _write_service_to_endpoint_rules(rules, s.name, s.svc, chain, eps, s.sep, comments)
-    for ep in s.all_eps:
-        chain = s.sep[str(ep)]
-        chains.append(f":{chain} - [0:0]")
-        active.add(chain)
-        args = ["-A", chain] + (["-m", "comment", "--comment", s.name] if comments else [])
-        # Hairpin: a pod reaching itself through its service must be masqueraded.
-        line(rules, *args, "-s", ep.ip, "-j", KUBE_MARK_MASQ)
-        if s.svc.session_affinity_type == AFFINITY_CLIENT_IP:
-            args += ["-m", "recent", "--name", chain, "--set"]
-        line(rules, *args, "-m", s.proto, "-p", s.proto, "-j", "DNAT", "--to-destination", str(ep))
-    return active

@@ -10,7 +10,6 @@ names are limited to 28 chars. nftables: 8 chars of the hash, then the readable 
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
 
@@ -23,14 +22,25 @@ EXT_PREFIX = "KUBE-EXT-"
 SEP_PREFIX = "KUBE-SEP-"
 _SERVICE_CHAIN_PREFIXES = (SVC_PREFIX, SVL_PREFIX, SEP_PREFIX, FW_PREFIX, EXT_PREFIX)
 
+# The nftables proxier's table (pkg/proxy/nftables: kubeProxyTable), family ip.
+NFT_TABLE = "kube-proxy"
 # knftables.NameLengthMax (256) minus chainNamePrefixLengthMax (16).
 _NFT_BASE_MAX = 256 - 16
 
 
+_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+# Two base32 characters for every 10-bit value: base64.b32encode is pure Python in 3.11,
+# and every endpoint's chain name needs one.
+_B32_PAIRS = [_B32[i >> 5] + _B32[i & 31] for i in range(1024)]
+
+
 def _b32sha(text: str, chars: int) -> str:
-    """The first `chars` chars of base32(sha256(text)); base32 maps each 5 bytes to 8 chars,
-    so encoding just the leading bytes yields the same prefix, much faster."""
-    return base64.b32encode(hashlib.sha256(text.encode()).digest()[: chars * 5 // 8]).decode()
+    """The first `chars` (a multiple of 8) chars of base32(sha256(text)): each 5 bytes
+    encode to 8 chars, so only the leading bytes are needed, read 10 bits at a time."""
+    n_bytes = chars * 5 // 8
+    n = int.from_bytes(hashlib.sha256(text.encode()).digest()[:n_bytes], "big")
+    pairs = _B32_PAIRS
+    return "".join([pairs[(n >> shift) & 1023] for shift in range(n_bytes * 8 - 10, -1, -10)])
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -55,7 +65,6 @@ def ext_chain(spn: ServicePortName) -> str:
     return EXT_PREFIX + port_proto_hash(str(spn), spn.protocol.lower())
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def sep_chain(spn: ServicePortName, endpoint: EndpointInfo) -> str:
     """servicePortEndpointChainName: the endpoint's "ip:port" is hashed in too."""
     return SEP_PREFIX + _b32sha(str(spn) + spn.protocol.lower() + str(endpoint), 16)
@@ -80,7 +89,6 @@ def nft_chain_base(spn: ServicePortName) -> str:
     return hash_and_truncate(f"{spn.namespace}/{spn.name}/{spn.protocol.lower()}/{spn.port}")
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def nft_endpoint_base(spn: ServicePortName, endpoint: EndpointInfo) -> str:
     """servicePortEndpointChainNameBase, e.g. "5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80"."""
     ip = endpoint.ip.replace(":", ".")

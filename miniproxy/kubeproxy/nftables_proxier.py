@@ -13,13 +13,20 @@ before stale chains are deleted (we delete them at the next sync).
 
 from __future__ import annotations
 
+import itertools
+import operator
 from dataclasses import dataclass, field
 
 from miniproxy.kubeproxy import names
-from miniproxy.kubeproxy.nftables_service import ServiceWriter, Tx
+from miniproxy.kubeproxy.nftables_service import NftServiceBlock, nft_service_block
+from miniproxy.kubeproxy.nftables_tx import ElementOwners, Tx
+from miniproxy.kubeproxy.port_info import prepare_maps
+from miniproxy.kubeproxy.render_cache import RenderCache
 from miniproxy.kubeproxy.types import EndpointsMap, NamespacedName, ProxyConfig, ServicePortMap
 
-TABLE = "kube-proxy"
+__all__ = ["NftRender", "NftServiceBlock", "NftState", "cleanup_text", "render"]
+
+TABLE = names.NFT_TABLE
 CONTAINERS = (
     ("set", "cluster-ips"),
     ("map", "service-ips"),
@@ -63,6 +70,7 @@ class NftState:
 
     elements: dict[str, dict[str, str]] = field(default_factory=dict)
     stale_chains: set[str] = field(default_factory=set)
+    owners: ElementOwners | None = None
 
 
 @dataclass
@@ -71,7 +79,6 @@ class NftRender:
 
     text: str
     state: NftState
-    active_chains: set[str]
 
 
 def _setup(tx: Tx, cfg: ProxyConfig, first: bool, created: set[str]) -> None:
@@ -170,17 +177,69 @@ def cleanup_text(previous: NftState | None) -> str:
     return "".join(f"delete chain ip {TABLE} {c}\n" for c in sorted(previous.stale_chains))
 
 
-def _stale(tx: Tx, active: set[str], affinity: set[str], chains, sets) -> set[str]:
-    """Flush stale service chains now (deleted next sync); delete stale affinity sets."""
-    stale = set()
-    for chain in sorted(set(chains) - active):
-        if names.nft_is_service_chain_name(chain):
-            tx.cmd(f"flush chain ip {TABLE} {chain}")
-            stale.add(chain)
-    for s in sorted(set(sets) - affinity):
-        if s.startswith("affinity-"):
-            tx.cmd(f"delete set ip {TABLE} {s}")
+def _stale(tx: Tx, active: list, affinity: list, chains, sets) -> set[str]:
+    """Flush stale service chains now (deleted next sync); delete stale affinity sets.
+
+    `active` / `affinity` hold each service's chain / set names: they are removed from
+    the listed ones, never gathered into one set of every active name."""
+    # Subtract first (in C, over every listed chain), then keep the service chains.
+    stale = set(chains)
+    stale.difference_update(*active)
+    stale = {c for c in stale if names.nft_is_service_chain_name(c)}
+    for chain in sorted(stale):
+        tx.cmd(f"flush chain ip {TABLE} {chain}")
+    stale_sets = set(sets)
+    stale_sets.difference_update(*affinity)
+    stale_sets = {s for s in stale_sets if s.startswith("affinity-")}
+    for s in sorted(stale_sets):
+        tx.cmd(f"delete set ip {TABLE} {s}")
     return stale
+
+
+def _write_block(tx: Tx, blk: NftServiceBlock, write: bool) -> None:
+    if write and blk.chains:
+        tx.lines.append(blk.chains)
+    # nftElementStorage.ensureElem, whether or not the chains are written.
+    tx.ensure_elems(blk.elements)
+    if write and blk.rules:
+        tx.lines.append(blk.rules)
+
+
+_BLOCK_TEXT = operator.attrgetter("chains", "elements_text", "rules")
+
+
+def _write_services(
+    tx: Tx, cache: RenderCache[NftServiceBlock], blocks: list[NftServiceBlock],
+    wanted: set[tuple[str, str]] | None, previous: NftState | None,
+) -> tuple[ElementOwners, list[tuple[str, str]] | None]:  # fmt: skip
+    """Every service's part of the transaction. Returns the element owners for the next
+    sync and the elements that went away (None: tx.cleanup_leftovers finds them).
+
+    A partial sync whose owners show no conflict touches only the changed services; a
+    full sync where no element is claimed twice writes each block's add-element commands
+    as they are (a fresh transaction has nothing to diff against); otherwise every
+    element goes through ensure_elems, as upstream's nftElementStorage does."""
+    order = cache.order
+    if wanted is not None and previous is not None and previous.owners is not None:
+        positions = cache.positions(wanted)
+        new: dict[tuple[str, str], list] = {}
+        for i in positions:
+            new.setdefault((order[i].namespace, order[i].name), []).extend(blocks[i].pairs)
+        replaced = previous.owners.replace(wanted, new)
+        if replaced is not None:
+            for i in positions:
+                _write_block(tx, blocks[i], True)
+            return replaced
+    services = [(spn.namespace, spn.name) for spn in order]
+    pairs = [blk.pairs for blk in blocks]
+    owners = ElementOwners.of(services, pairs)
+    if previous is None and len(owners.counts) == sum(map(len, pairs)):
+        tx.lines += filter(None, itertools.chain.from_iterable(map(_BLOCK_TEXT, blocks)))
+        tx.load_elements(itertools.chain.from_iterable(blk.elements for blk in blocks))
+        return owners, []
+    for svc, blk in zip(services, blocks, strict=True):
+        _write_block(tx, blk, wanted is None or svc in wanted)
+    return owners, None
 
 
 def render(
@@ -192,18 +251,34 @@ def render(
     previous: NftState | None = None,
     existing_chains: frozenset[str] | set[str] = frozenset(),
     existing_sets: frozenset[str] | set[str] = frozenset(),
+    cache: RenderCache[NftServiceBlock] | None = None,
 ) -> NftRender:
-    """syncProxyRules' transaction; a full sync unless `changed` and `previous` are given."""
+    """syncProxyRules' transaction; a full sync unless `changed` and `previous` are given.
+
+    With a `cache` kept across syncs (the Proxier keeps one), only services whose inputs
+    changed are rendered again; the text is the same either way."""
+    service_map, endpoints_map = prepare_maps(service_map, endpoints_map, "nftables")
     partial = changed is not None and previous is not None
     tx = Tx(TABLE, {} if not partial else {k: dict(v) for k, v in previous.elements.items()})
     created: set[str] = set()
     if not partial:
         _setup(tx, cfg, previous is None, created)
-    writer = ServiceWriter(tx, cfg)
-    for spn in sorted(service_map, key=str):
-        skip = partial and spn.namespaced_name not in changed
-        writer.write(service_map[spn], endpoints_map.get(spn, []), created, skip)
-    stale = _stale(tx, created, writer.affinity_sets, existing_chains, existing_sets)
-    tx.cleanup_leftovers()
-    state = NftState(tx.elements_snapshot(), stale)
-    return NftRender(tx.text(), state, created)
+    wanted = None if not partial else {(n.namespace, n.name) for n in changed}
+    cache = RenderCache() if cache is None else cache
+    cache.begin(cfg, None)
+
+    def build(svc, eps) -> NftServiceBlock:
+        return nft_service_block(svc, eps, cfg)
+
+    blocks = cache.blocks(service_map, endpoints_map, build, wanted)
+    owners, gone = _write_services(tx, cache, blocks, wanted, previous if partial else None)
+    # Skipped services' chains stay as they are in the kernel, but remain active.
+    service_created = [blk.created for blk in blocks]
+    affinity_sets = [blk.affinity_sets for blk in blocks]
+    stale = _stale(tx, service_created, affinity_sets, existing_chains, existing_sets)
+    if gone is None:
+        tx.cleanup_leftovers()
+    else:
+        tx.delete_elems(gone)
+    state = NftState(tx.elements_snapshot(), stale, owners)
+    return NftRender(tx.text(), state)

@@ -8,17 +8,15 @@ Local). Omitted: the PreferSameNode mode (node hints) behind its feature gate.
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from miniproxy.kubeproxy.types import EndpointInfo, ServicePortInfo
 
 PREFER_SAME_ZONE = "PreferSameZone"
 
 
-@dataclass(frozen=True)
-class Categorized:
-    """The four results of CategorizeEndpoints."""
+class Categorized(NamedTuple):
+    """The four results of CategorizeEndpoints (a tuple: built once per service per sync)."""
 
     cluster: list[EndpointInfo]
     local: list[EndpointInfo]
@@ -59,31 +57,42 @@ def _local_endpoints(endpoints: list[EndpointInfo]) -> tuple[list[EndpointInfo],
     return local_term, has_any, bool(local_term)
 
 
+_NONE = Categorized([], [], [], False)
+
+
 def categorize_endpoints(
     endpoints: list[EndpointInfo], svc: ServicePortInfo, zone: str = ""
 ) -> Categorized:
     """CategorizeEndpoints: cluster, local, all locally reachable, and has-any."""
-    return _categorize(tuple(endpoints), svc, zone)
+    return categorize(endpoints, svc.uses_cluster_endpoints(), svc.uses_local_endpoints(), zone)
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _categorize(
-    endpoints: tuple[EndpointInfo, ...], svc: ServicePortInfo, zone: str
+def categorize(
+    endpoints: list[EndpointInfo], uses_cluster: bool, uses_local: bool, zone: str
 ) -> Categorized:
-    # Inputs are frozen values: an unchanged service is categorized once, not every sync.
+    """CategorizeEndpoints given the service's policies (which port_info.py precomputes).
+
+    Runs for every service on every full sync, so the common case (Cluster policy, every
+    endpoint ready, no zone hints) is a single loop."""
     if not endpoints:
-        return Categorized([], [], [], False)
+        return _NONE
+    if uses_cluster and not uses_local:
+        for ep in endpoints:
+            if not ep.ready or ep.zone_hints:
+                break
+        else:
+            return Categorized(endpoints, [], endpoints, True)
     cluster: list[EndpointInfo] = []
     mode = ""
     has_any = False
-    if svc.uses_cluster_endpoints():
+    if uses_cluster:
         cluster, mode = _cluster_endpoints(endpoints, zone)
         has_any = bool(cluster)
-    if not svc.uses_local_endpoints():
+    if not uses_local:
         return Categorized(cluster, [], cluster, has_any)
     local, has_any_local, used_terminating = _local_endpoints(endpoints)
     has_any = has_any or has_any_local
-    if not svc.uses_cluster_endpoints():
+    if not uses_cluster:
         return Categorized([], local, local, has_any)
     if mode == "" and not used_terminating:
         # cluster then holds every ready endpoint, a superset of the local ones.
