@@ -19,6 +19,7 @@ burst of load from other processes hits them all alike. One JSON line per figure
 with ratios to runc.
 
 Run from the repo root as root: .venv/bin/python benchmarks/runtime_start.py [--runs N]
+[--compare old=/path/to/another/checkout]
 """
 
 from __future__ import annotations
@@ -62,13 +63,20 @@ def build_bundle(top: Path) -> Path:
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 
 
-def launchers(top: Path) -> dict[str, str]:
-    """name → the minicontainer executable, as `python -m minicontainer.cli.launcher` writes it."""
+def launchers(top: Path, compare: list[str]) -> dict[str, str]:
+    """name → the minicontainer executable, as `python -m minicontainer.cli.launcher` writes it.
+
+    `compare`: NAME=DIR entries, other checkouts (say, the previous commit) run the
+    same way, with Debian's python3.11 when it is there.
+    """
     out = {"minicontainer": write_launcher(str(top / "minicontainer"))}
-    if os.path.exists(DEBIAN_PYTHON) and os.path.realpath(DEBIAN_PYTHON) != os.path.realpath(
-        sys.executable
-    ):
+    debian = os.path.exists(DEBIAN_PYTHON)
+    if debian and os.path.realpath(DEBIAN_PYTHON) != os.path.realpath(sys.executable):
         out["minicontainer-debian-python"] = write_launcher(str(top / "mc-deb"), DEBIAN_PYTHON)
+    for entry in compare:
+        name, _, repo = entry.partition("=")
+        python = DEBIAN_PYTHON if debian else sys.executable
+        out[name] = write_launcher(str(top / f"mc-{name}"), python, os.path.abspath(repo))
     return out
 
 
@@ -119,11 +127,18 @@ def summary(samples: list[float]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="also run the minicontainer of another checkout DIR, reported as NAME",
+    )
     opts = parser.parse_args()
     top = Path(tempfile.mkdtemp(prefix=f"mc-bench-{os.getpid()}-"))
     try:
         bundle = build_bundle(top)
-        mc = launchers(top)
+        mc = launchers(top, opts.compare)
         names = ["runc", "crun", *mc]
         argvs = {name: runtime_argv(name, mc, top / f"root-{name}") for name in names}
         wrap_cmd = ["unshare", "-m", "sh", "-c", "umount /sys/fs/cgroup/unified"]

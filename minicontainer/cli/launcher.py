@@ -31,12 +31,15 @@ entry()
 """
 
 
-def write_launcher(dest: str, python: str = sys.executable) -> str:
-    """Write DEST (mode 0755) atomically; return its absolute path."""
+def write_launcher(dest: str, python: str = sys.executable, repo: str = REPO) -> str:
+    """Write DEST (mode 0755) atomically; return its absolute path.
+
+    `repo`: the checkout to run (another one, to compare two versions side by side).
+    """
     dest = os.path.abspath(dest)
     tmp = dest + ".tmp"
     with open(tmp, "w") as f:
-        f.write(TEMPLATE.format(python=python, repo=REPO))
+        f.write(TEMPLATE.format(python=python, repo=repo))
     os.chmod(tmp, 0o755)
     os.rename(tmp, dest)
     return dest

@@ -78,16 +78,20 @@ def _intermediate(
 ) -> None:
     code = 1
     try:
-        for path in cstate.cgroup_paths.values():
-            if os.path.isdir(path):
-                cg.write_file(path, "cgroup.procs", str(os.getpid()))
+        # As the init's stage-1 does (cgroups/utils.py join_self): no pid is
+        # written to cgroup.procs, the cgroup2 directory is entered by clone3.
+        existing = {k: p for k, p in cstate.cgroup_paths.items() if os.path.isdir(p)}
+        into = cg.join_self(existing, "user" not in cstate.namespace_paths)
+        cgroup_fd = os.open(into, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) if into else -1
         paths = [
             (kind, f"/proc/{cstate.init_pid}/ns/{NS_FILES[kind]}")
             for kind in cstate.namespace_paths
         ]
         nsexec.join_namespaces(_only_different(paths))
-        pid = os.fork()
+        pid = s.clone3(cgroup_fd=cgroup_fd) if cgroup_fd >= 0 else os.fork()
         if pid == 0:
+            if cgroup_fd >= 0:
+                os.close(cgroup_fd)
             _setns_init(chan, cstate, proc, console_sock)
         chan.send(PROC_PID, pid=pid)
         code = 0

@@ -17,7 +17,7 @@ from minicontainer.libcontainer import hooks as hooks_mod
 from minicontainer.libcontainer import rootfs as rfs
 from minicontainer.libcontainer import system as s
 from minicontainer.libcontainer.capabilities import Caps
-from minicontainer.libcontainer.container import InitConfig
+from minicontainer.libcontainer.process import InitConfig
 from minicontainer.libcontainer.sync import PROC_HOOKS, PROC_READY, PROC_RESUME, Channel
 
 _SIOCSIFFLAGS = 0x8914
@@ -34,7 +34,7 @@ def _ns_types(spec: dict) -> dict[str, str]:
 def setup_loopback() -> None:
     """runc's "loopback" network strategy for a new network namespace: bring lo up.
 
-    Called by stage-1 (see container._stage1_child), in the init's network namespace.
+    Called by stage-1 (see process._stage1_child), in the init's network namespace.
     """
     sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
     try:
@@ -271,10 +271,14 @@ def start(cfg: InitConfig, chan: Channel) -> None:
 
 
 def _wait_exec_fifo(fifo_fd: int, fd_dir: int) -> None:
-    """Opening the fifo for writing blocks until `start` opens it for reading."""
+    """Opening the fifo for writing blocks until `start` opens it for reading.
+
+    The write end stays open until execve closes it (O_CLOEXEC): `start` reads
+    to EOF, as runc's readFromExecFifo (io.ReadAll) does, so it returns once
+    the startContainer hooks have run and the process is exec'd (or died).
+    """
     fd = os.open(str(fifo_fd), os.O_WRONLY | os.O_CLOEXEC, dir_fd=fd_dir)
     os.write(fd, b"0")
-    os.close(fd)
     os.close(fifo_fd)
     os.close(fd_dir)
 

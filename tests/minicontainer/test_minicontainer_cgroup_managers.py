@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 
+from minicontainer.libcontainer import system
 from minicontainer.libcontainer.cgroups import fs, fs2, utils
 
 pytestmark = [pytest.mark.root, pytest.mark.kernel("cgroup")]
@@ -102,3 +103,51 @@ def test_cpuset_fills_missing_and_empty_ancestors(sleeper):
         for path in (leaf, made, top):
             if os.path.isdir(path):
                 os.rmdir(path)
+
+
+def _cgroups_of_forked_joiner(paths: dict[str, str], clone_into: bool) -> str:
+    """/proc/self/cgroup as seen by a process placed the way stage-1 places the init."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(r)
+            into = utils.join_self(paths, clone_into)
+            if into is None:
+                with open("/proc/self/cgroup", "rb") as f:
+                    os.write(w, f.read())
+            else:
+                child = system.clone3(cgroup_fd=os.open(into, os.O_PATH | os.O_DIRECTORY))
+                if child == 0:
+                    with open("/proc/self/cgroup", "rb") as f:
+                        os.write(w, f.read())
+                    os._exit(0)
+                os.waitpid(child, 0)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    chunks = []
+    while chunk := os.read(r, 4096):
+        chunks.append(chunk)
+    os.close(r)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return b"".join(chunks).decode()
+
+
+@pytest.mark.parametrize("clone_into", [True, False], ids=["clone3", "procs-write"])
+def test_join_self_reaches_every_hierarchy(clone_into):
+    """join_self: v1 by the caller's own `tasks` write, cgroup2 by clone3 (or the slow write)."""
+    manager = fs.Manager(fs.subsystem_paths(_inner()))
+    try:
+        manager.create()
+        assert "" in manager.paths, "expected the hybrid cgroup2 tree to be joined too"
+        seen = utils.parse_cgroup_file(_cgroups_of_forked_joiner(manager.paths, clone_into))
+        for ctrl, path in manager.paths.items():
+            assert path.endswith(seen[ctrl]), (ctrl, path, seen[ctrl])
+        assert manager.get_all_pids() == []  # everyone left with the processes
+    finally:
+        manager.destroy()
+    assert not any(os.path.exists(path) for path in manager.paths.values())

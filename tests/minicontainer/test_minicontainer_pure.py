@@ -137,3 +137,26 @@ def test_parent_mount_finds_longest_prefix_and_shared_flag():
     assert parent_mount("/tmp/other2/x", info) == ("/tmp", "shared:5")
     assert parent_mount("/srv/x", info) == ("/", "shared:1")
     assert parent_mount("/tmp/other/x", info) == ("/tmp/other", "")
+
+
+@pytest.mark.parametrize(
+    ("release", "expected"),
+    [
+        ("6.1.0-18-amd64", True),
+        ("5.7.0", True),
+        ("5.6.19-300.fc32.x86_64", False),
+        ("5.4.0-150-generic", False),
+        ("6.18.44-fc-v782", True),
+        ("4.19.0+", False),
+        ("garbage", False),
+    ],
+)
+def test_kernel_at_least_gates_clone_into_cgroup(release, expected):
+    """CLONE_INTO_CGROUP came with Linux 5.7: older kernels take the stage-1 path."""
+    assert s.kernel_at_least(release, (5, 7)) is expected
+
+
+@given(st.integers(0, 99), st.integers(0, 99), st.text("0123456789.-+abc", max_size=12))
+def test_kernel_at_least_orders_like_tuples(major, minor, tail):
+    release = f"{major}.{minor}{'-' + tail if tail else ''}"
+    assert s.kernel_at_least(release, (5, 7)) is ((major, minor) >= (5, 7))

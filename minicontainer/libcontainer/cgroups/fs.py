@@ -37,12 +37,20 @@ class Manager:
     def __init__(self, paths: dict[str, str]) -> None:
         self.paths = paths
 
-    def apply(self, pid: int) -> None:
-        """Create each directory (cpuset copies its parent's cpus/mems first) and join."""
+    def create(self) -> None:
+        """Apply's first half: each directory (cpuset copies its parent's cpus/mems first).
+
+        `create` leaves the joining to the stage-1 child (utils.join_self).
+        """
         for ctrl, path in self.paths.items():
             if ctrl == "cpuset":
                 _ensure_cpuset(path)
             os.makedirs(path, exist_ok=True)
+
+    def apply(self, pid: int) -> None:
+        """Create the directories and move `pid` into each."""
+        self.create()
+        for path in self.paths.values():
             utils.write_file(path, "cgroup.procs", str(pid))
 
     def set(self, resources: dict) -> None:
@@ -105,13 +113,7 @@ class Manager:
         raise OSError(f"unable to freeze cgroup {path}")
 
     def is_frozen(self) -> bool:
-        path = self.paths.get("freezer")
-        if not path:
-            return False
-        try:
-            return utils.read_file(path, "freezer.state") == "FROZEN"
-        except OSError:
-            return False
+        return utils.is_frozen(self.version, self.paths)
 
     def get_all_pids(self) -> list[int]:
         for ctrl in ("pids", "devices", "freezer", "memory", *self.paths):

@@ -47,10 +47,10 @@ class Manager:
         self.mountpoint = mountpoint
 
     def apply(self, pid: int) -> None:
-        self._create_path()
+        self.create()
         utils.write_file(self.path, "cgroup.procs", str(pid))
 
-    def _create_path(self) -> None:
+    def create(self) -> None:
         """create.go: mkdir each level, enabling the parent's controllers for it."""
         rel = os.path.relpath(self.path, self.mountpoint)
         current = self.mountpoint
@@ -108,10 +108,7 @@ class Manager:
         raise OSError(f"unable to freeze cgroup {self.path}")
 
     def is_frozen(self) -> bool:
-        try:
-            return utils.read_file(self.path, "cgroup.freeze") == "1"
-        except OSError:
-            return False
+        return utils.is_frozen(self.version, self.paths)
 
     def get_all_pids(self) -> list[int]:
         return utils.read_procs(self.path) if os.path.isdir(self.path) else []

@@ -83,6 +83,52 @@ def write_file(path: str, name: str, value: str) -> None:
         os.close(fd)
 
 
+def join_self(paths: dict[str, str], clone_into: bool = True) -> str | None:
+    """Move the calling single-threaded process into `paths`; return the cgroup2 one.
+
+    WriteCgroupProc writes a pid to cgroup.procs: the kernel then takes its
+    global threadgroup lock for writing, and the first such write waits for an
+    RCU grace period (~10 ms, the largest single cost of a container start).
+    Moving *one thread that is the caller* skips that lock: on v1 the caller
+    writes "0" to each controller's `tasks` file (a process with one thread
+    moves whole). cgroup2 has no per-thread move between domain cgroups, so
+    its directory (key "", the hybrid unified tree or the v2 root) is returned
+    for the caller to clone its child into (system.clone3).
+    Where clone3 is missing, or `clone_into` is False (the child will be born
+    in a user namespace, whose root the kernel does not let clone into a host
+    cgroup), the cgroup2 directory is joined the slow way.
+    """
+    for ctrl, path in paths.items():
+        if ctrl:
+            write_file(path, "tasks", "0")
+    unified = paths.get("")
+    if unified is None:
+        return None
+    from minicontainer.libcontainer import system
+
+    if clone_into and system.has_clone3():
+        return unified
+    write_file(unified, "cgroup.procs", "0")
+    return None
+
+
+def is_frozen(version: int, paths: dict[str, str]) -> bool:
+    """freezer.go / fs2 freeze.go GetState: v1 freezer.state, or v2 cgroup.freeze.
+
+    Here rather than on the managers alone: `state` and `start` ask it of every
+    live container, and need nothing else of the cgroup code.
+    """
+    path, name, frozen = paths.get("freezer"), "freezer.state", "FROZEN"
+    if version == 2:
+        path, name, frozen = paths.get(""), "cgroup.freeze", "1"
+    if not path:
+        return False
+    try:
+        return read_file(path, name) == frozen
+    except OSError:
+        return False
+
+
 def read_file(path: str, name: str) -> str:
     with open(os.path.join(path, name)) as f:
         return f.read().strip()
