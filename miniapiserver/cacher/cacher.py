@@ -9,8 +9,11 @@ WatchCache and watches from the list revision; when that watch breaks (or is
 compacted away) it terminates every watcher and lists again. A full watcher
 buffer terminates that watcher only; its client re-lists, the rest go on.
 Reads at a revision wait for the cache to reach it (waitUntilFreshAndBlock);
-which LISTs the cache serves is delegator.py's decision. Omitted: the dispatch
-timeout budget (a full buffer ends the watcher at once), watch-list
+which LISTs the cache serves is delegator.py's decision. An event goes only to the
+watchers its indexed trigger selects (indexed_watchers.py: a pod event reaches the
+kubelet of its node, not all of them); each event's selectable fields are computed once
+and shared by its watchers, as is its serialization (watch.py's cachingObject role).
+Omitted: the dispatch timeout budget (a full buffer ends the watcher at once), watch-list
 (sendInitialEvents), consistent reads from cache.
 """
 
@@ -23,15 +26,22 @@ from collections.abc import Callable
 
 from miniapiserver import metrics
 from miniapiserver.cacher.delegator import should_delegate_list
+from miniapiserver.cacher.indexed_watchers import (
+    COLLECTION,
+    IndexedTrigger,
+    IndexedWatchers,
+    trigger_values,
+)
 from miniapiserver.cacher.watch_cache import CacheEvent, WatchCache
 from miniapiserver.storage import errors
 from miniapiserver.storage.continue_token import decode_continue, encode_continue
 from miniapiserver.storage.etcd3_store import ListResult, Store
-from miniapiserver.storage.etcd3_watcher import transform
 from miniapiserver.storage.interfaces import (
+    ADDED,
     BOOKMARK,
     DELETED,
     EVERYTHING,
+    MODIFIED,
     Event,
     Obj,
     SelectionPredicate,
@@ -46,22 +56,71 @@ def key_matches(prefix: str, key: str) -> bool:
     return key.startswith(prefix) if prefix.endswith("/") else key == prefix
 
 
-def filter_event(ev: CacheEvent, pred: SelectionPredicate) -> Event | None:
-    """The event a watcher with this selector sees (selection transitions included)."""
-    if ev.type == DELETED:
-        return Event(DELETED, ev.object, ev.rv, ev.cache) if pred.matches(ev.object) else None
-    out = transform(ev.type, ev.object, ev.prev_object, ev.rv, pred)
-    if out is not None and out.object is ev.object:
-        return Event(out.type, out.object, out.rv, ev.cache)
-    return out
+GetAttrs = Callable[[Obj], tuple[dict[str, str], dict[str, str]]]
+
+
+def _passes(
+    ev: CacheEvent, prev: bool, pred: SelectionPredicate, get_attrs: GetAttrs | None
+) -> bool:
+    """pred over the event's object (or previous object), attributes computed once per event.
+
+    Upstream's watchCacheEvent carries ObjLabels/ObjFields and PrevObjLabels/PrevObjFields
+    so that a thousand watchers do not each decode the same pod.
+    """
+    obj = ev.prev_object if prev else ev.object
+    if obj is None:
+        return False
+    if pred.empty():
+        return True
+    if get_attrs is None or pred.field is None:
+        return pred.matches(obj)  # labels only: read off the object, nothing to decode
+    attrs = ev.attrs.get(prev)
+    if attrs is None:
+        attrs = ev.attrs[prev] = get_attrs(obj)
+    return pred.matches_attrs(*attrs)
+
+
+def filter_event(
+    ev: CacheEvent, pred: SelectionPredicate, get_attrs: GetAttrs | None = None
+) -> Event | None:
+    """The event a watcher with this selector sees (cacheWatcher.convertToWatchEvent).
+
+    An object that enters the selection is ADDED for this watcher, one that leaves it
+    DELETED (a copy of the previous object at the event's revision); the rest share the
+    cache event's object and its serializations.
+    """
+    if ev.type != MODIFIED:
+        return (
+            Event(ev.type, ev.object, ev.rv, ev.cache)
+            if _passes(ev, False, pred, get_attrs)
+            else None
+        )
+    cur_ok = _passes(ev, False, pred, get_attrs)
+    prev_ok = _passes(ev, True, pred, get_attrs)
+    if cur_ok:
+        return Event(MODIFIED if prev_ok else ADDED, ev.object, ev.rv, ev.cache)
+    if prev_ok:
+        # Copied: the cached previous object is shared by every watcher.
+        prev = ev.prev_object or {}
+        gone = {**prev, "metadata": {**prev.get("metadata", {}), "resourceVersion": str(ev.rv)}}
+        return Event(DELETED, gone, ev.rv)
+    return None
 
 
 class CacheWatcher:
     """One API watch served from the cache: initial events, then a bounded queue."""
 
-    def __init__(self, initial: list[Event], pred: SelectionPredicate, prefix: str, size: int):
+    def __init__(
+        self,
+        initial: list[Event],
+        pred: SelectionPredicate,
+        prefix: str,
+        size: int,
+        get_attrs: GetAttrs | None = None,
+    ):
         self.initial = deque(initial)
         self.pred = pred
+        self.get_attrs = get_attrs
         self.prefix = prefix  # "pods/ns/" for a collection, "pods/ns/name" for one object
         self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=size)
         self.stopped = False
@@ -71,7 +130,7 @@ class CacheWatcher:
     def add(self, ev: CacheEvent) -> None:
         if self.stopped or not key_matches(self.prefix, ev.key) or ev.rv <= self.last_rv:
             return
-        out = filter_event(ev, self.pred)
+        out = filter_event(ev, self.pred, self.get_attrs)
         if out is not None:
             self._put(out)
 
@@ -142,14 +201,21 @@ class Cacher:
         capacity: int = 1000,
         watcher_buffer: int = 1000,
         bookmark_interval: float = 60.0,
+        indexed_trigger: IndexedTrigger | None = None,
+        get_attrs: GetAttrs | None = None,
+        upper_bound_capacity: int = 0,
     ) -> None:
+        """capacity is the ring's size; it grows up to upper_bound_capacity (0: fixed)."""
         self.storage = storage
+        self.indexed_trigger = indexed_trigger
+        # The resource's GetAttrs (labels and every selectable field), run once per event.
+        self.get_attrs = get_attrs
         self.resource_prefix = resource_prefix.strip("/") + "/"
         self.key_func = key_func
-        self.cache = WatchCache(capacity)
+        self.cache = WatchCache(capacity, upper_bound_capacity)
         self.watcher_buffer = watcher_buffer
         self.bookmark_interval = bookmark_interval
-        self.watchers: set[CacheWatcher] = set()
+        self.watchers = IndexedWatchers()
         self.ready = asyncio.Event()
         self._changed = asyncio.Condition()
         self._progress: asyncio.Queue[None] = asyncio.Queue()
@@ -191,7 +257,8 @@ class Cacher:
                         self._send_bookmarks()
                     else:
                         key = self.key_func(ev.object)
-                        self.dispatch(self.cache.process_event(ev.type, key, ev.object, ev.rv))
+                        now = asyncio.get_running_loop().time()
+                        self.dispatch(self.cache.process_event(ev.type, key, ev.object, ev.rv, now))
                     await self._notify()
             except asyncio.CancelledError:
                 raise
@@ -204,7 +271,11 @@ class Cacher:
             self._changed.notify_all()
 
     def dispatch(self, ev: CacheEvent) -> None:
-        for w in list(self.watchers):
+        """dispatchEvent: the event to the watchers its trigger values select."""
+        values = None
+        if self.indexed_trigger is not None:
+            values = trigger_values(self.indexed_trigger, ev.object, ev.prev_object)
+        for w in self.watchers.watchers_for(ev.key, values):
             w.add(ev)
             if w.stopped:
                 self.watchers.discard(w)
@@ -250,13 +321,22 @@ class Cacher:
         await self.wait_until_fresh_and_block(rv)
         initial: list[Event] = []
         for ev in self.cache.events_since(rv):  # raises 410 for a revision behind the ring
-            out = filter_event(ev, pred) if key_matches(key, ev.key) else None
+            out = filter_event(ev, pred, self.get_attrs) if key_matches(key, ev.key) else None
             if out is not None:
                 initial.append(out)
-        w = CacheWatcher(initial, pred, key, self.watcher_buffer)
+        w = CacheWatcher(initial, pred, key, self.watcher_buffer, self.get_attrs)
         w.last_rv = max(w.last_rv, rv if rv else self.cache.resource_version)
-        self.watchers.add(w)
+        self.watchers.add_watcher(w, COLLECTION if key.endswith("/") else key, self._index(pred))
         return w
+
+    def _index(self, pred: SelectionPredicate) -> str | None:
+        """The trigger value a watcher waits under, or None (it sees every event)."""
+        if self.indexed_trigger is None:
+            return None
+        index = pred.matcher_index()
+        if index is None or index[0] != self.indexed_trigger.index_name:
+            return None
+        return index[1]
 
     async def get_list(
         self, key: str, pred: SelectionPredicate = EVERYTHING, rv: str = "", match: str = ""
@@ -279,8 +359,17 @@ class Cacher:
         if decision.exact_rv:
             return self._list_exact(key, pred, decision.exact_rv)
         await self.wait_until_fresh_and_block(int(rv))
-        items = [o for o in self.cache.list(key) if pred.matches(o)]
-        return ListResult(items, self.cache.resource_version)
+        return ListResult(self._filter(key, pred), self.cache.resource_version)
+
+    def _filter(self, key: str, pred: SelectionPredicate) -> list[Obj]:
+        """The cached objects under key that pass pred, over their stored attributes."""
+        pairs = self.cache.list_pairs(key)
+        if pred.empty():
+            return [o for _, o in pairs]
+        if self.get_attrs is None or pred.field is None:
+            return [o for _, o in pairs if pred.matches(o)]
+        attrs, get = self.cache.object_attrs, self.get_attrs
+        return [o for k, o in pairs if pred.matches_attrs(*attrs(k, o, get))]
 
     def _list_exact(self, key: str, pred: SelectionPredicate, rv: int) -> ListResult:
         """The list at exactly rv from the ring; limit/continue page it by key like etcd."""

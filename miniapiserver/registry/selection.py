@@ -12,7 +12,13 @@ from typing import Any
 
 from miniapi import errors, fields, labels, scheme
 from miniapi.runtime import ResourceInfo
+from miniapiserver.registry.triggers import index_fields, indexed_trigger
 from miniapiserver.storage.interfaces import Obj, SelectionPredicate
+
+
+def attrs_func(info: ResourceInfo):  # type: ignore[no-untyped-def]
+    """The resource's GetAttrs with every selectable field (the watch cache runs it once)."""
+    return _attrs_for(info, True)
 
 
 def _attrs_for(info: ResourceInfo, with_fields: bool):  # type: ignore[no-untyped-def]
@@ -50,7 +56,7 @@ def parse_field_selector(info: ResourceInfo, text: str) -> fields.Selector:
 def predicate_from_query(info: ResourceInfo, query: Any, limit: int) -> SelectionPredicate:
     label_text = query.get("labelSelector", "")
     field_text = query.get("fieldSelector", "")
-    label_sel = field_sel = None
+    label_sel = field_sel = fsel = None
     if label_text:
         try:
             sel = labels.parse(label_text)
@@ -61,4 +67,13 @@ def predicate_from_query(info: ResourceInfo, query: Any, limit: int) -> Selectio
         fsel = parse_field_selector(info, field_text)
         field_sel = None if fsel.empty() else fsel.matches
     get_attrs = _attrs_for(info, field_sel is not None)
-    return SelectionPredicate(label=label_sel, field=field_sel, get_attrs=get_attrs, limit=limit)
+    pred = SelectionPredicate(
+        label=label_sel, field=field_sel, get_attrs=get_attrs, limit=limit,
+        field_selector=fsel if field_sel is not None else None, index_fields=index_fields(info),
+    )  # fmt: skip
+    trigger, index = indexed_trigger(info), pred.matcher_index()
+    if trigger is not None and index is not None and index[0] == trigger.index_name:
+        # A kubelet's spec.nodeName=<node> list read from etcd tests every pod: its node
+        # name is read off the stored object first, so only its own pods are decoded.
+        pred.prefilter = (trigger.indexer_func, index[1])
+    return pred

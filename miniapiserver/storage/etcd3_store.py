@@ -181,33 +181,49 @@ class Store:
         try_update,  # type: ignore[no-untyped-def]
         preconditions: Preconditions | None = None,
         ignore_not_found: bool = False,
+        cached_existing: Obj | None = None,
     ) -> Obj:
         """Read, apply try_update(current) and write back only if nobody wrote in between.
 
         try_update receives the current object (None when absent and
         ignore_not_found) and returns the new one, or raises to abort. A lost
         race re-reads and calls try_update again, like upstream's loop.
+        cached_existing is the watch cache's copy (Cacher.GuaranteedUpdate's
+        cachedExistingObject): tried first without a read; whenever it may be what
+        made a step fail or a no-op, the key is read and the step tried again
+        (origStateIsCurrent).
         """
         k = self.prepare_key(key)
-        obj, rev, data, stale = await self._state(k, ignore_not_found)
+        if cached_existing is not None:
+            obj, rev, data, stale = cached_existing, object_rv(cached_existing), b"", False
+            data, current = encode(cached_existing), False
+        else:
+            (obj, rev, data, stale), current = await self._state(k, ignore_not_found), True
         while True:
-            if obj is not None:
-                check_preconditions(k.decode(), preconditions, obj)
-            new = try_update(obj)
-            if inspect.isawaitable(new):
-                new = await new
+            try:
+                if obj is not None:
+                    check_preconditions(k.decode(), preconditions, obj)
+                new = try_update(obj)
+                if inspect.isawaitable(new):
+                    new = await new
+            except Exception:
+                if current:
+                    raise
+                (obj, rev, data, stale), current = await self._state(k, ignore_not_found), True
+                continue
             new_data = encode(new)
             if obj is not None and new_data == data and not stale:
-                return obj  # nothing changed: no write, the revision stays
-            if rev == 0:
-                cmp = compare_not_found(k)
-            else:
-                cmp = compare_mod_revision(k, rev)
+                if current:
+                    return obj  # nothing changed: no write, the revision stays
+                (obj, rev, data, stale), current = await self._state(k, ignore_not_found), True
+                continue
+            cmp = compare_not_found(k) if rev == 0 else compare_mod_revision(k, rev)
             stored = self.to_storage(k, new_data)
             resp = await self.client.txn([cmp], [op_put(k, stored)], [op_get(k)])
             if not resp.succeeded:
                 got = resp.responses[0].response_range
                 obj, rev, data, stale = self._state_from(k, got, ignore_not_found)
+                current = True
                 continue
             return decode(new_data, resp.responses[0].response_put.header.revision)
 

@@ -2,7 +2,8 @@
 
 Mirrors k8s.io/apiserver/pkg/storage/interfaces.go (Preconditions, ListOptions,
 UpdateFunc), selection_predicate.go (SelectionPredicate: label + field
-selector, Limit, Continue, Empty) and k8s.io/apimachinery/pkg/watch (Event).
+selector, Limit, Continue, Empty, MatchesObjectAttributes, IndexFields and MatcherIndex)
+and k8s.io/apimachinery/pkg/watch (Event).
 Objects are JSON-shaped dicts here, as upstream's generic store sees
 `unstructured.Unstructured`; typed structs live in the strategies.
 """
@@ -63,6 +64,9 @@ class SelectionPredicate:
 
     `get_attrs(obj)` returns (labels, fields) for the object, like a strategy's
     GetAttrs; `label`/`field` are matchers over those maps (None matches all).
+    `field_selector` is the parsed selector behind `field` (anything with
+    `requires_exact_match(name) -> (value, ok)`); `index_fields` are the fields the
+    resource's watch cache indexes its watchers by (the pod registry's spec.nodeName).
     """
 
     label: Callable[[dict[str, str]], bool] | None = None
@@ -71,6 +75,11 @@ class SelectionPredicate:
     limit: int = 0
     continue_: str = ""
     allow_watch_bookmarks: bool = False
+    field_selector: Any = None
+    index_fields: tuple[str, ...] = ()
+    # (indexer function, value) when the selector pins an indexed field: a cheap first
+    # test that skips GetAttrs (a typed decode) for objects that cannot match.
+    prefilter: tuple[Callable[[Obj], str], str] | None = None
 
     def empty(self) -> bool:
         return self.label is None and self.field is None
@@ -80,10 +89,26 @@ class SelectionPredicate:
             return True
         if self.get_attrs is None:
             return True
+        if self.prefilter is not None and self.prefilter[0](obj) != self.prefilter[1]:
+            return False
         labels, fields = self.get_attrs(obj)
+        return self.matches_attrs(labels, fields)
+
+    def matches_attrs(self, labels: dict[str, str], fields: dict[str, str]) -> bool:
+        """MatchesObjectAttributes: the selectors over attributes computed elsewhere."""
         if self.label is not None and not self.label(labels):
             return False
         return self.field is None or self.field(fields)
+
+    def matcher_index(self) -> tuple[str, str] | None:
+        """MatcherIndex: (index field, value) when the field selector pins an indexed field."""
+        if self.field_selector is None:
+            return None
+        for name in self.index_fields:
+            value, exact = self.field_selector.requires_exact_match(name)
+            if exact:
+                return name, value
+        return None
 
 
 EVERYTHING = SelectionPredicate()
