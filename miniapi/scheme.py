@@ -6,7 +6,9 @@ pkg/registry/*/rest storage (plural, singular, scope, short names, verbs,
 categories), and the JSON serializer of
 apimachinery/pkg/runtime/serializer/json (read apiVersion/kind, then decode
 into the registered type; lenient by default, strict on request).
-Omitted: protobuf and CBOR serializers, version conversion.
+CONVERTER holds the conversions between versions of one kind (apps/v1beta2 Deployments
+and ReplicaSets beside apps/v1, stored as v1; see miniapi/conversion.py).
+Omitted: protobuf and CBOR serializers.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ import msgspec
 
 from miniapi.admissionregistration import v1 as admissionregistrationv1
 from miniapi.apiextensions import v1 as apiextensionsv1
+from miniapi.apps import conversion as appsconversion
 from miniapi.apps import v1 as appsv1
+from miniapi.apps import v1beta2 as appsv1beta2
 from miniapi.codec import dec_hook, enc_hook
+from miniapi.conversion import Converter
 from miniapi.coordination import v1 as coordinationv1
 from miniapi.core import v1 as corev1
 from miniapi.discovery import v1 as discoveryv1
@@ -33,19 +38,28 @@ from miniapi.runtime import (
     Scheme,
     parse_group_version,
 )
+from miniapi.scheduling import v1 as schedulingv1
 from miniapi.strict import unknown_fields
 
 __all__ = [
+    "CONVERTER",
     "SCHEME",
+    "STORAGE_VERSIONS",
     "DecodeError",
     "decode",
     "decode_watch_event",
     "encode",
+    "is_storage_version",
     "to_json",
     "with_type_meta",
 ]
 
 SCHEME = Scheme("miniapi/scheme.py")
+# The scheme's conversion functions (runtime.Scheme's converter; see miniapi/conversion.py).
+CONVERTER = Converter()
+# Resources served in more than one version: (group, resource) -> the storage version.
+# The others are converted to it through the internal version (apps/conversion.py).
+STORAGE_VERSIONS = {("apps", "deployments"): "v1", ("apps", "replicasets"): "v1"}
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 # Namespaces cannot be deleted as a collection upstream.
@@ -69,7 +83,10 @@ _BUILTINS: list[tuple[str, str, type, type | None, str, bool, tuple, tuple, tupl
     ("", "v1", corev1.ResourceQuota, corev1.ResourceQuotaList, "resourcequotas", True, ("quota",), (), ("status",)),
     ("discovery.k8s.io", "v1", discoveryv1.EndpointSlice, discoveryv1.EndpointSliceList, "endpointslices", True, (), (), ()),
     ("apps", "v1", appsv1.Deployment, appsv1.DeploymentList, "deployments", True, ("deploy",), ("all",), ("status", "scale")),
+    ("apps", "v1beta2", appsv1beta2.Deployment, appsv1beta2.DeploymentList, "deployments", True, ("deploy",), ("all",), ("status",)),
     ("apps", "v1", appsv1.ReplicaSet, appsv1.ReplicaSetList, "replicasets", True, ("rs",), ("all",), ("status", "scale")),
+    ("apps", "v1beta2", appsv1beta2.ReplicaSet, appsv1beta2.ReplicaSetList, "replicasets", True, ("rs",), ("all",), ("status",)),
+    ("scheduling.k8s.io", "v1", schedulingv1.PriorityClass, schedulingv1.PriorityClassList, "priorityclasses", False, ("pc",), (), ()),
     ("coordination.k8s.io", "v1", coordinationv1.Lease, coordinationv1.LeaseList, "leases", True, (), (), ()),
     ("rbac.authorization.k8s.io", "v1", rbacv1.Role, rbacv1.RoleList, "roles", True, (), (), ()),
     ("rbac.authorization.k8s.io", "v1", rbacv1.RoleBinding, rbacv1.RoleBindingList, "rolebindings", True, (), (), ()),
@@ -121,6 +138,13 @@ def _install(scheme: Scheme) -> None:
 
 
 _install(SCHEME)
+appsconversion.add_conversion_funcs(CONVERTER)
+
+
+def is_storage_version(info: ResourceInfo) -> bool:
+    """Whether info's version is the one its resource is stored (and stored-keyed) in."""
+    gvk = info.gvk
+    return STORAGE_VERSIONS.get((gvk.group, info.resource), gvk.version) == gvk.version
 
 
 class DecodeError(ValueError):

@@ -10,7 +10,8 @@ Mirrors cmd/kube-apiserver/app/options (the flag names: --etcd-servers,
 --disable-admission-plugins, --default-not-ready-toleration-seconds,
 --default-unreachable-toleration-seconds, --service-account-signing-key-file,
 --service-account-key-file, --service-account-issuer, --api-audiences,
---service-account-max-token-expiration). On first
+--service-account-max-token-expiration, --anonymous-auth, --audit-policy-file,
+--audit-log-path). On first
 start without certificates it generates a CA, a serving certificate and an
 admin token under --data-dir and writes a kubeconfig (--write-kubeconfig).
 """
@@ -28,8 +29,9 @@ from typing import Any
 
 from miniapiserver.admission.chain import ORDERED_PLUGINS, check_plugin_names
 from miniapiserver.app import Config, Running
+from miniapiserver.audit import policy as audit_policy
 from miniapiserver.auth import certs
-from miniapiserver.auth.authn import Authenticator, load_token_file
+from miniapiserver.auth.authn import Authenticator, anonymous_allowed, load_token_file
 from miniapiserver.auth.authorizer import parse_modes
 from miniapiserver.registry.service.ipallocator import parse_cidr
 from miniapiserver.registry.service.portallocator import parse_port_range
@@ -49,6 +51,15 @@ def duration_seconds(text: str) -> float:
     return total
 
 
+def parse_bool(text: str) -> bool:
+    """A Go bool flag value: --flag, --flag=true, --flag=false."""
+    if text.lower() in ("1", "t", "true"):
+        return True
+    if text.lower() in ("0", "f", "false"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean {text!r}")
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="miniapiserver", description="A Kubernetes API server over the etcd v3 API."
@@ -66,6 +77,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--tls-private-key-file", default="")
     p.add_argument("--client-ca-file", default="")
     p.add_argument("--token-auth-file", default="")
+    p.add_argument(
+        "--anonymous-auth",
+        type=parse_bool,
+        nargs="?",
+        const=True,
+        default=True,
+        help="requests without credentials are system:anonymous (turned off with the "
+        "AlwaysAllow authorizer, as upstream)",
+    )
+    p.add_argument("--audit-policy-file", default="", help="an audit.k8s.io/v1 Policy")
+    p.add_argument(
+        "--audit-log-path", default="", help='audit Events, one JSON a line ("-": stdout)'
+    )
     p.add_argument(
         "--service-cluster-ip-range",
         default="10.0.0.0/24",
@@ -90,7 +114,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--authorization-mode",
         default="AlwaysAllow",
-        help="ordered comma list of AlwaysAllow, RBAC",
+        help="ordered comma list of AlwaysAllow, Node, RBAC",
     )
     p.add_argument(
         "--encryption-provider-config",
@@ -193,6 +217,9 @@ def build_config(args: argparse.Namespace) -> tuple[Config, str]:
         token_file = token_file or str(creds.token_file)
         ca_file = ca_file or str(creds.ca_file)
     tokens = load_token_file(token_file) if token_file else {}
+    modes = tuple(parse_modes(args.authorization_mode))
+    if args.audit_policy_file:
+        audit_policy.load(args.audit_policy_file)  # a bad policy stops the start, as upstream
     parse_cidr(args.service_cluster_ip_range)  # a bad range stops the start, as upstream
     parse_port_range(args.service_node_port_range)
     config = Config(
@@ -202,20 +229,22 @@ def build_config(args: argparse.Namespace) -> tuple[Config, str]:
         tls_cert_file=cert,
         tls_private_key_file=key,
         client_ca_file=ca_file,
-        authenticator=Authenticator(tokens),
+        authenticator=Authenticator(tokens, anonymous_allowed(args.anonymous_auth, modes)),
         etcd_prefix=args.etcd_prefix,
         etcd_compaction_interval=args.etcd_compaction_interval,
         watch_cache_capacity=args.default_watch_cache_size,
         bookmark_interval=args.watch_bookmark_interval,
         max_requests_inflight=args.max_requests_inflight,
         max_mutating_requests_inflight=args.max_mutating_requests_inflight,
-        authorization_modes=tuple(parse_modes(args.authorization_mode)),
+        authorization_modes=modes,
         service_cluster_ip_range=args.service_cluster_ip_range,
         service_node_port_range=args.service_node_port_range,
         advertise_address=args.advertise_address,
         kubernetes_service_interval=args.kubernetes_service_reconcile_interval,
         **admission_options(args),
         **service_account_options(args, data),
+        audit_policy_file=args.audit_policy_file,
+        audit_log_path=args.audit_log_path,
         encryption=(
             encryptionconfig.load(args.encryption_provider_config)
             if args.encryption_provider_config

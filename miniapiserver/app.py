@@ -12,8 +12,10 @@ of --encryption-provider-config, the admission chain of
 --enable-admission-plugins / --disable-admission-plugins, ServiceAccount tokens
 (--service-account-* flags: the JWT authenticator and the TokenRequest subresource),
 the Service ClusterIP / NodePort allocators (--service-cluster-ip-range,
---service-node-port-range; pkg/controlplane/instance.go), the `kubernetes` Service
-controller (--advertise-address) and the compactor.
+--service-node-port-range; pkg/controlplane/instance.go), the system PriorityClasses,
+the `kubernetes` Service
+controller (--advertise-address), the compactor, and audit logging
+(--audit-policy-file, --audit-log-path: pkg/server/options/audit.go).
 """
 
 from __future__ import annotations
@@ -27,27 +29,35 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from miniapi import errors, scheme
+from miniapi.scheduling import v1 as schedulingv1
 from miniapiserver.admission.chain import Chain, enabled_plugin_names
 from miniapiserver.admission.plugins import (
     always,
     default_toleration_seconds,
     limit_ranger,
     namespace_lifecycle,
+    node_restriction,
+    priority,
     resource_quota,
     service_account,
 )
 from miniapiserver.admission.webhook import plugin as webhook_plugin
 from miniapiserver.apiextensions.handler import CRDHandler
-from miniapiserver.auth import bootstrap_policy
+from miniapiserver.audit import policy as audit_policy
+from miniapiserver.audit.filter import Auditor
+from miniapiserver.audit.log import LogBackend
+from miniapiserver.auth import bootstrap_policy, component_policy
 from miniapiserver.auth.authn import Authenticator
 from miniapiserver.auth.authorizer import AlwaysAllow, Authorizer, Union
-from miniapiserver.auth.policy_cache import CachePolicySource
+from miniapiserver.auth.node_authorizer import NodeAuthorizer
+from miniapiserver.auth.policy_cache import CachePods, CachePolicySource
 from miniapiserver.auth.rbac import RBACAuthorizer, RuleResolver
 from miniapiserver.controlplane.kubernetesservice import Controller as KubernetesServiceController
 from miniapiserver.etcd.client import Client
 from miniapiserver.registry.service import storage as service_storage
 from miniapiserver.registry.store import KEY_PREFIXES, RegistryStore
 from miniapiserver.registry.token_request import TokenREST
+from miniapiserver.registry.versioned import SchemeConverter
 from miniapiserver.server import APIServer
 from miniapiserver.serviceaccount import jwt as sa_jwt
 from miniapiserver.storage.compact import compactor
@@ -88,6 +98,8 @@ class Config:
     service_node_port_range: str = "30000-32767"
     advertise_address: str = ""
     kubernetes_service_interval: float = 10.0
+    audit_policy_file: str = ""
+    audit_log_path: str = ""
 
 
 class Running:
@@ -102,6 +114,7 @@ class Running:
         self.runner: web.AppRunner | None = None
         self.tasks: list[asyncio.Task] = []
         self.crd_handler: CRDHandler | None = None
+        self.auditor: Auditor | None = None
         self.port = config.secure_port
         self.allocators = service_storage.new_allocators(
             self.storage, config.service_cluster_ip_range, config.service_node_port_range, self.rng
@@ -126,19 +139,23 @@ class Running:
         for mode in self.config.authorization_modes:
             if mode == "RBAC":
                 chain.append(RBACAuthorizer(CachePolicySource(self.stores)))
+            elif mode == "Node":
+                chain.append(NodeAuthorizer(CachePods(self.stores), component_policy.node_rules()))
             else:
                 chain.append(AlwaysAllow())
         return Union(chain)
 
     def _build_stores(self) -> None:
         for info in scheme.SCHEME.resources():
-            if info.list_type is None:
-                continue
+            if info.list_type is None or not scheme.is_storage_version(info):
+                continue  # other served versions share the storage version's store
             store = RegistryStore(
                 info, self.storage, lambda: datetime.now(UTC), self.rng,
                 self.config.watch_cache_capacity, self.config.bookmark_interval,
             )  # fmt: skip
             self.stores[f"{info.gvk.group}/{info.resource}"] = store
+            if (info.gvk.group, info.resource) in scheme.STORAGE_VERSIONS:
+                store.converter = SchemeConverter()
         chain = self.admission_chain()
         for store in self.stores.values():
             store.admission = chain
@@ -154,6 +171,12 @@ class Running:
             "LimitRanger": lambda: limit_ranger.new_plugin(self.stores["/limitranges"]),
             "ServiceAccount": lambda: service_account.new_plugin(
                 self.stores["/serviceaccounts"], self.rng
+            ),
+            "NodeRestriction": lambda: node_restriction.new_plugin(
+                self.stores["/pods"], self.stores["/nodes"]
+            ),
+            "Priority": lambda: priority.new_plugin(
+                self.stores["scheduling.k8s.io/priorityclasses"]
             ),
             "DefaultTolerationSeconds": lambda: default_toleration_seconds.new_plugin(
                 c.default_not_ready_toleration_seconds, c.default_unreachable_toleration_seconds
@@ -181,6 +204,7 @@ class Running:
         self.stores["/services"].rest = service_storage.ServiceREST(self.allocators)
         await self._system_namespaces()
         await self._bootstrap_roles()
+        await self._system_priority_classes()
         # The CRDs' custom resources (apiextensions-apiserver's crdHandler), served beside.
         self.crd_handler = CRDHandler(
             self.stores, self.storage, lambda: datetime.now(UTC), self.rng,
@@ -198,6 +222,7 @@ class Running:
             scheme_=self.crd_handler.serving_scheme(scheme.SCHEME),
         )  # fmt: skip
         server.token_rest = self._service_account_tokens()
+        server.auditor = self.auditor = self._auditor()
         if "RBAC" in self.config.authorization_modes:
             # The policybased RBAC storages: with AlwaysAllow alone every escalate/bind is allowed.
             server.escalation_resolver = RuleResolver(CachePolicySource(self.stores))
@@ -242,6 +267,13 @@ class Running:
         generator = sa_jwt.TokenGenerator(issuers[0], key)
         return TokenREST(generator, audiences, self.stores, c.service_account_max_token_expiration)
 
+    def _auditor(self) -> Auditor | None:
+        """AuditOptions.ApplyTo: both a policy and a log path, or no audit at all."""
+        c = self.config
+        if not c.audit_policy_file or not c.audit_log_path:
+            return None
+        return Auditor(audit_policy.load(c.audit_policy_file), LogBackend(c.audit_log_path))
+
     def _lookup(self, kind: str, namespace: str, name: str) -> dict | None:
         """The token validator's getter: the watch caches, as upstream's informer listers."""
         store = self.stores[
@@ -283,6 +315,17 @@ class Running:
                 if e.code != 409:
                     raise
 
+    async def _system_priority_classes(self) -> None:
+        """The "scheduling/bootstrap-system-priority-classes" post-start hook: the two system
+        classes, created when missing (pkg/registry/scheduling/rest/storage_scheduling.go)."""
+        store = self.stores["scheduling.k8s.io/priorityclasses"]
+        for pc in schedulingv1.system_priority_classes():
+            try:
+                await store.create("", scheme.encode(scheme.with_type_meta(pc)))
+            except errors.StatusError as e:
+                if e.code != 409:
+                    raise
+
     async def stop(self) -> None:
         if self.crd_handler is not None:
             await self.crd_handler.stop()
@@ -294,3 +337,5 @@ class Running:
             t.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.client.close()
+        if self.auditor is not None:
+            self.auditor.backend.shutdown()

@@ -8,8 +8,11 @@ refused request takes no slot), server/healthz (healthz/livez/readyz with an
 etcd check),
 routes/version.go (/version) and routes/metrics.go, with discovery at
 /api and /apis and the REST resources under them. Errors are Status bodies.
-Admission runs in the registry (admission/). Omitted: audit, priority-and-fairness,
-/openapi/v2.
+Admission runs in the registry (admission/). Audit (audit/filter.py) wraps
+everything after authentication, as WithAudit does; impersonation
+(auth/impersonation.py) swaps the user between audit and authorization; and
+WithAuditInit's Audit-Id header is on every response. Omitted:
+priority-and-fairness.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from aiohttp import web
 from miniapi import errors, scheme
 from miniapi.runtime import GroupResource, Scheme
 from miniapiserver import metrics
-from miniapiserver.auth import escalation, reviews
-from miniapiserver.auth.authn import PUBLIC_PATHS, Authenticator, UserInfo
+from miniapiserver.audit.event import DECISION_ANNOTATION, REASON_ANNOTATION, Event
+from miniapiserver.audit.filter import AUDIT_ID, Auditor, audit_id
+from miniapiserver.auth import escalation, impersonation, reviews
+from miniapiserver.auth.authn import Authenticator, UserInfo
 from miniapiserver.auth.authorizer import (
     DECISION_ALLOW,
     AlwaysAllow,
@@ -33,7 +38,7 @@ from miniapiserver.auth.authorizer import (
     forbidden_message,
 )
 from miniapiserver.auth.rbac import RuleResolver
-from miniapiserver.endpoints import discovery, installer, openapi, responsewriters
+from miniapiserver.endpoints import discovery, installer, openapi, openapi_v2, responsewriters
 from miniapiserver.endpoints.requestinfo import RequestInfo, new_request_info
 from miniapiserver.registry.store import RegistryStore
 from miniapiserver.registry.token_request import TOKEN_REST, TokenREST
@@ -84,18 +89,28 @@ class APIServer:
         self.address = "127.0.0.1:6443"
         # Set when a signing key is configured: serves serviceaccounts/<name>/token.
         self.token_rest: TokenREST | None = None
+        # Set by --audit-policy-file and --audit-log-path.
+        self.auditor: Auditor | None = None
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=1 << 40)
         app[TOKEN_REST] = self.token_rest
         app.router.add_route("*", "/{tail:.*}", self.handle)
+        app.on_response_prepare.append(self._on_response_prepare)
         return app
+
+    async def _on_response_prepare(self, request: web.Request, resp: web.StreamResponse) -> None:
+        if AUDIT_ID in request:
+            resp.headers["Audit-Id"] = request[AUDIT_ID]
+        if self.auditor is not None:
+            await self.auditor.on_response_prepare(request, resp)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """The handler chain, outermost first."""
         ri = new_request_info(request.method, request.path, request.query_string)
         started = time.monotonic()
         code, dry_run = 500, "dryRun" in request.query
+        request[AUDIT_ID] = audit_id(request)
         try:
             resp = await self._authenticated(request, ri)
             code = resp.status
@@ -115,15 +130,38 @@ class APIServer:
             metrics.LATENCY.labels(**labels).observe(time.monotonic() - started)
 
     async def _authenticated(self, request: web.Request, ri) -> web.StreamResponse:  # type: ignore[no-untyped-def]
-        if self.authenticator is not None and request.path not in PUBLIC_PATHS:
-            peercert = request.transport.get_extra_info("peercert") if request.transport else None
-            user = self.authenticator.authenticate(request.headers.get("Authorization"), peercert)
-            if user is None:
-                raise errors.new_unauthorized("Unauthorized")
+        """WithAuthentication, then WithAudit around the rest of the chain."""
+        if self.authenticator is None:
+            return await self._served(request, ri)
+        peercert = request.transport.get_extra_info("peercert") if request.transport else None
+        user = self.authenticator.authenticate(request.headers.get("Authorization"), peercert)
+        if user is None:
+            if self.auditor is not None:
+                self.auditor.failed_authentication(request, ri)
+            raise errors.new_unauthorized("Unauthorized")
+        request["user"] = user
+        if self.auditor is None:
+            return await self._authorized(request, ri, user, None)
+        return await self.auditor.with_audit(
+            request, ri, user, lambda ev: self._authorized(request, ri, user, ev)
+        )
+
+    async def _authorized(
+        self, request: web.Request, ri: RequestInfo, user: UserInfo, ev: Event | None
+    ) -> web.StreamResponse:
+        # WithImpersonation: the Impersonate-* headers swap the user before authorization.
+        asked = impersonation.build_requests(list(request.headers.items()))
+        if asked:
+            user = impersonation.impersonate(asked, user, self.authorizer)
             request["user"] = user
-            self.authorize(ri, user)
-            if self.escalation_resolver is not None and ri.resource in RBAC_WRITES:
-                request["admit_write"] = self._escalation_check(ri, user)
+            if ev is not None:
+                ev.impersonated_user = user
+        self.authorize(ri, user, ev)
+        if self.escalation_resolver is not None and ri.resource in RBAC_WRITES:
+            request["admit_write"] = self._escalation_check(ri, user)
+        return await self._served(request, ri)
+
+    async def _served(self, request: web.Request, ri: RequestInfo) -> web.StreamResponse:
         if not ri.is_resource_request:
             return await self.non_resource(request)
         if reviews.serves(ri):
@@ -152,10 +190,15 @@ class APIServer:
         finally:
             self.inflight[kind] -= 1
 
-    def authorize(self, ri: RequestInfo, user: UserInfo) -> None:
+    def authorize(self, ri: RequestInfo, user: UserInfo, ev: Event | None = None) -> None:
         """WithAuthorization: anything but Allow is 403 (responsewriters.Forbidden)."""
         attrs = attributes_from(ri, user)
         decision, reason = self.authorizer.authorize(attrs)
+        if ev is not None and ev.at_least("Metadata"):
+            ev.add_annotation(
+                DECISION_ANNOTATION, "allow" if decision == DECISION_ALLOW else "forbid"
+            )
+            ev.add_annotation(REASON_ANNOTATION, reason)
         if decision == DECISION_ALLOW:
             return
         msg = forbidden_message(attrs) + (f": {reason}" if reason else "")
@@ -188,6 +231,11 @@ class APIServer:
             return web.json_response(VERSION)
         if path == "/metrics":
             return web.Response(body=metrics.exposition(), content_type="text/plain")
+        if path == "/openapi/v2":
+            # kube-openapi's handler: gnostic protobuf when asked for (client-go asks), else JSON
+            if openapi_v2.wants_protobuf(request.headers.get("Accept", "")):
+                return web.Response(body=openapi_v2.proto_bytes(), content_type=openapi_v2.PROTOBUF)
+            return web.Response(body=openapi_v2.json_bytes(), content_type="application/json")
         if path == "/openapi/v3" or path.startswith("/openapi/v3/"):
             doc = openapi.serve(path)
             if doc is None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from miniapi.apiextensions import v1 as apiextensionsv1
 from miniapi.apps import v1 as appsv1
+from miniapi.apps import v1beta2 as appsv1beta2
 from miniapi.base import replace
 from miniapi.core import v1 as corev1
 from miniapi.defaults.apps import set_defaults_deployment, set_defaults_replica_set
@@ -31,6 +32,7 @@ from miniapi.defaults.others import (
 )
 from miniapi.discovery import v1 as discoveryv1
 from miniapi.rbac import v1 as rbacv1
+from miniapi.scheduling import v1 as schedulingv1
 
 __all__ = ["set_defaults"]
 
@@ -48,11 +50,15 @@ _DEFAULTERS: dict[type, Callable[[Any], Any]] = {
     corev1.Secret: set_defaults_secret,
     corev1.Endpoints: set_defaults_endpoints,
     appsv1.Deployment: set_defaults_deployment,
+    # apps/v1beta2 defaults.go SetDefaults_Deployment / _ReplicaSet: the same as apps/v1.
+    appsv1beta2.Deployment: set_defaults_deployment,
+    appsv1beta2.ReplicaSet: set_defaults_replica_set,
     appsv1.ReplicaSet: set_defaults_replica_set,
     discoveryv1.EndpointSlice: set_defaults_endpoint_slice,
     rbacv1.RoleBinding: set_defaults_role_binding,
     rbacv1.ClusterRoleBinding: set_defaults_role_binding,
     apiextensionsv1.CustomResourceDefinition: set_defaults_crd,
+    schedulingv1.PriorityClass: schedulingv1.set_defaults_priority_class,
 }
 
 

@@ -6,7 +6,7 @@ pkg/apis/coordination/validation (ValidateLease), pkg/apis/rbac/validation
 ValidateClusterRoleBinding, ValidatePolicyRule, ValidateRoleBindingSubject)
 and apiextensions-apiserver's validation (the name, group, names, scope and
 storage-version rules of ValidateCustomResourceDefinition).
-Omitted: OpenAPI schema structural checks, CRD conversion webhook rules.
+Omitted: OpenAPI schema structural checks (the conversion rules: crd_conversion.py).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from miniapi.coordination import v1 as coordinationv1
 from miniapi.discovery import v1 as discoveryv1
 from miniapi.rbac import v1 as rbacv1
 from miniapi.validation import field, names
+from miniapi.validation.crd_conversion import validate_custom_resource_conversion
 from miniapi.validation.field import ErrorList, Path
 from miniapi.validation.objectmeta import (
     name_is_dns_subdomain,
@@ -268,4 +269,4 @@ def validate_crd(crd: apiextensionsv1.CustomResourceDefinition) -> ErrorList:
             field.invalid(vp.index(i).child("name"), v.name, m)
             for m in names.is_dns1035_label(v.name)
         ]
-    return errs
+    return errs + validate_custom_resource_conversion(spec.conversion, sp.child("conversion"))

@@ -20,8 +20,9 @@ from miniapi.discovery import v1 as discoveryv1
 from miniapi.errors import StatusError, new_invalid
 from miniapi.policy import v1 as policyv1
 from miniapi.rbac import v1 as rbacv1
+from miniapi.scheduling import v1 as schedulingv1
 from miniapi.scheme import SCHEME
-from miniapi.validation import apps, core, field, others, pod
+from miniapi.validation import apps, core, field, others, pod, scheduling
 from miniapi.validation.field import ErrorList
 from miniapi.validation.objectmeta import (
     name_is_dns_subdomain,
@@ -63,6 +64,11 @@ _VALIDATORS: dict[type, Callable[[Any], ErrorList]] = {
     rbacv1.ClusterRoleBinding: others.validate_role_binding,
     apiextensionsv1.CustomResourceDefinition: others.validate_crd,
     policyv1.Eviction: _eviction,
+    schedulingv1.PriorityClass: scheduling.validate_priority_class,
+}
+# Kinds whose strategy's ValidateUpdate checks more than ObjectMeta and the create rules.
+_UPDATE_VALIDATORS: dict[type, Callable[[Any, Any], ErrorList]] = {
+    schedulingv1.PriorityClass: scheduling.validate_priority_class_update,
 }
 
 
@@ -81,6 +87,9 @@ def validate(obj: Any) -> ErrorList:
 def validate_update(new: Any, old: Any) -> ErrorList:
     """ObjectMeta update rules (immutable identity, resourceVersion) plus the create rules."""
     errs = validate_object_meta_update(new.metadata, old.metadata, field.new_path("metadata"))
+    fn = _UPDATE_VALIDATORS.get(type(new))
+    if fn is not None:
+        errs += fn(new, old)
     seen = {str(e) for e in errs}
     return errs + [e for e in validate(new) if str(e) not in seen]
 

@@ -25,6 +25,8 @@ ORDERED_PLUGINS = (
     "NamespaceLifecycle",
     "LimitRanger",
     "ServiceAccount",
+    "NodeRestriction",
+    "Priority",
     "DefaultTolerationSeconds",
     "MutatingAdmissionWebhook",
     "ValidatingAdmissionWebhook",
@@ -32,10 +34,11 @@ ORDERED_PLUGINS = (
     "AlwaysDeny",
 )
 # Upstream's off-by-default plugins, plus ServiceAccount: it refuses pods whose account
-# is missing, so it needs minicontroller's serviceaccount-controller running, and it mounts
-# a projected token volume that minikubelet does not fill yet.
-# `--enable-admission-plugins=ServiceAccount` turns it on where both hold.
-DEFAULT_OFF_PLUGINS = frozenset({"AlwaysAdmit", "AlwaysDeny", "ServiceAccount"})
+# is missing and mounts a volume built from each namespace's kube-root-ca.crt, so it needs
+# minicontroller's serviceaccount and root-ca publisher controllers. A bare API server has
+# neither; the toy cluster runs both and passes `--enable-admission-plugins=ServiceAccount`.
+# NodeRestriction is off by default upstream too.
+DEFAULT_OFF_PLUGINS = frozenset({"AlwaysAdmit", "AlwaysDeny", "ServiceAccount", "NodeRestriction"})
 
 
 @dataclass

@@ -26,6 +26,7 @@ from datetime import datetime
 from miniapi import errors
 from miniapi.meta.v1 import format_time
 from miniapi.runtime import ResourceInfo, Scheme
+from miniapiserver.apiextensions.conversion import WebhookConverter
 from miniapiserver.apiextensions.crdinfo import Codec, CRDInfo, new_crd_info
 from miniapiserver.apiextensions.structural import CRDCodec
 from miniapiserver.registry.store import RegistryStore
@@ -180,6 +181,12 @@ class CRDHandler:
             self.owned.add(key)
         store.info = info.storage_info
         store.typed = Codec(info)
+        # Strategy None keeps the nopConverter path of crdinfo.py; Webhook converts through
+        # a VersionedStore (registry/versioned.py) for every non-storage version.
+        strategy = (info.spec.get("conversion") or {}).get("strategy")
+        store.converter = (
+            WebhookConverter(info, self.stores, self.rng) if strategy == "Webhook" else None
+        )
 
     async def _write_status(self, crd: dict, accepted: bool, reason: str, message: str) -> None:
         """NamesAccepted and Established conditions, acceptedNames and storedVersions."""

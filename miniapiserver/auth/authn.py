@@ -5,22 +5,31 @@ token,user,uid,"group1,group2"), authentication/request/x509 (CommonName is
 the user, Organizations the groups; the TLS layer verified the chain against
 --client-ca-file), the ServiceAccount JWT authenticator of serviceaccount/jwt.py
 (pkg/serviceaccount/jwt.go) and the union authenticator with
-`system:authenticated` added. Unauthenticated requests get 401 except the
-health and version endpoints, which upstream's default RBAC opens to
-everyone (system:public-info-viewer), so they skip authorization too; what an
-authenticated user may do is up to --authorization-mode (auth/authorizer.py).
+`system:authenticated` added (group/authenticated_group_adder.go). A request
+without credentials is `system:anonymous` in `system:unauthenticated` when
+--anonymous-auth allows it (request/anonymous/anonymous.go, behind upstream's
+union.NewFailOnError: a bearer token that fails is 401, not anonymous); otherwise
+401. As pkg/kubeapiserver/options/authentication.go, AlwaysAllow authorization
+turns anonymous requests off. What a user may do is up to --authorization-mode
+(auth/authorizer.py); upstream's default RBAC lets everyone read /healthz, /livez,
+/readyz and /version (system:public-info-viewer).
 """
 
 from __future__ import annotations
 
 import csv
 import hmac
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-PUBLIC_PATHS = ("/healthz", "/livez", "/readyz", "/version")
+log = logging.getLogger(__name__)
+
+ANONYMOUS_USER = "system:anonymous"
+ALL_UNAUTHENTICATED = "system:unauthenticated"
+ALL_AUTHENTICATED = "system:authenticated"
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,22 @@ class UserInfo:
     name: str
     uid: str = ""
     groups: tuple[str, ...] = field(default_factory=tuple)
+    # user.Info's Extra, as (key, values) pairs so the value stays hashable
+    extra: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+ANONYMOUS = UserInfo(ANONYMOUS_USER, "", (ALL_UNAUTHENTICATED,))
+
+
+def anonymous_allowed(flag: bool, authorization_modes: tuple[str, ...]) -> bool:
+    """ApplyAuthorization: AlwaysAllow and anonymous requests do not go together."""
+    if flag and "AlwaysAllow" in authorization_modes:
+        log.warning(
+            "AnonymousAuth is not allowed with the AlwaysAllow authorizer. Resetting "
+            "AnonymousAuth to false. You should use a different authorizer"
+        )
+        return False
+    return flag
 
 
 def load_token_file(path: str | Path) -> dict[str, UserInfo]:
@@ -55,21 +80,29 @@ class TokenAuthenticator(Protocol):
 class Authenticator:
     """The union of the token file, ServiceAccount token and x509 authenticators."""
 
-    def __init__(self, tokens: dict[str, UserInfo] | None = None) -> None:
+    def __init__(self, tokens: dict[str, UserInfo] | None = None, anonymous: bool = False) -> None:
         self.tokens = tokens or {}
         # Set at start when --service-account-key-file (or the generated key) is in use.
         self.service_accounts: TokenAuthenticator | None = None
+        # --anonymous-auth, after anonymous_allowed: requests without credentials pass.
+        self.anonymous = anonymous
 
     def authenticate(self, authorization: str | None, peercert: dict | None) -> UserInfo | None:
+        """The request's user, or None for 401."""
         user = self._token(authorization) or self._x509(peercert)
-        if user is None:
-            return None
-        return UserInfo(user.name, user.uid, (*user.groups, "system:authenticated"))
+        if user is not None:
+            if ALL_AUTHENTICATED in user.groups or ALL_UNAUTHENTICATED in user.groups:
+                return user
+            return UserInfo(user.name, user.uid, (*user.groups, ALL_AUTHENTICATED), user.extra)
+        # FailOnError: a bearer token that was presented and refused is not anonymous.
+        if self.anonymous and not bearer_token(authorization):
+            return ANONYMOUS
+        return None
 
     def _token(self, authorization: str | None) -> UserInfo | None:
-        if not authorization or not authorization.lower().startswith("bearer "):
+        presented = bearer_token(authorization)
+        if not presented:
             return None
-        presented = authorization[7:].strip()
         for token, user in self.tokens.items():
             if hmac.compare_digest(token.encode(), presented.encode()):
                 return user
@@ -89,3 +122,11 @@ class Authenticator:
                 elif key == "organizationName":
                     groups.append(value)
         return UserInfo(name, "", tuple(groups)) if name else None
+
+
+def bearer_token(authorization: str | None) -> str:
+    """bearertoken: the token of `Authorization: Bearer <token>`, or ""."""
+    parts = (authorization or "").strip().split(" ")
+    if len(parts) < 2 or parts[0].lower() != "bearer":
+        return ""
+    return parts[1].strip()

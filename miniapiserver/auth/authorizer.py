@@ -5,7 +5,8 @@ Mirrors k8s.io/apiserver/pkg/authorization/authorizer/interfaces.go
 (the first authorizer with an opinion wins; reasons of the others are joined),
 authorizerfactory's AlwaysAllow, endpoints/filters/authorization.go (GetAuthorizerAttributes)
 and the forbidden text of endpoints/handlers/responsewriters/errors.go.
-Omitted: AlwaysDeny, ABAC, Node and Webhook modes; field and label selector attributes.
+The Node mode is node_authorizer.py, RBAC rbac.py.
+Omitted: AlwaysDeny, ABAC and Webhook modes; field and label selector attributes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from miniapiserver.auth.authn import UserInfo
 from miniapiserver.endpoints.requestinfo import RequestInfo
 
 DECISION_DENY, DECISION_ALLOW, DECISION_NO_OPINION = 0, 1, 2
-MODES = ("AlwaysAllow", "RBAC")
+MODES = ("AlwaysAllow", "Node", "RBAC")
 
 
 @dataclass(frozen=True)

@@ -7,47 +7,33 @@ from system:aggregate-to-admin / -edit / -view; ClusterRoleBindings: system:mast
 cluster-admin, the authenticated groups to discovery and basic-user) and the
 ClusterRoleAggregationController's merge of rules into roles with an aggregationRule
 (pkg/controller/clusterroleaggregation), done once here on the bootstrap set.
+cluster_roles() and cluster_role_bindings() also return the components' roles and
+bindings, kept in their own files as upstream keeps them: component_policy.py (system:node,
+system:node-proxier, system:kube-scheduler, system:kube-controller-manager, ...) and
+controller_policy.py (system:controller:<name>, one per controller's ServiceAccount).
 Rules are kept to the resources upstream names, whether or not we serve them.
-Omitted: the system: roles of the components (node, scheduler, controllers), the
-namespaced bootstrap Roles, and continuous aggregation of user-created roles.
+Omitted: the namespaced bootstrap Roles (extension-apiserver-authentication-reader, the
+bootstrap-signer ones), system:heapster and the other add-on roles, and continuous
+aggregation of user-created roles.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from miniapiserver.auth import component_policy, controller_policy
+from miniapiserver.auth.rbac_helpers import (
+    AGGREGATE_TO,
+    cluster_role,
+    cluster_role_binding,
+    rule,
+    subject,
+    url_rule,
+)
+
 Obj = dict[str, Any]
 READ_WRITE = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]
 READ = ["get", "list", "watch"]
-BOOTSTRAP_LABELS = {"kubernetes.io/bootstrapping": "rbac-defaults"}
-AUTOUPDATE = {"rbac.authorization.kubernetes.io/autoupdate": "true"}
-AGGREGATE_TO = "rbac.authorization.k8s.io/aggregate-to-"
-
-
-def rule(verbs: list[str], groups: list[str], resources: list[str]) -> Obj:
-    return {"verbs": list(verbs), "apiGroups": groups, "resources": resources}
-
-
-def url_rule(verbs: list[str], urls: list[str]) -> Obj:
-    return {"verbs": list(verbs), "nonResourceURLs": urls}
-
-
-def cluster_role(name: str, rules: list[Obj], labels: dict | None = None, agg: str = "") -> Obj:
-    meta = {
-        "name": name,
-        "labels": {**BOOTSTRAP_LABELS, **(labels or {})},
-        "annotations": AUTOUPDATE,
-    }
-    role: Obj = {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRole",
-        "metadata": meta,
-        "rules": rules,
-    }
-    if agg:
-        selector = {"matchLabels": {AGGREGATE_TO + agg: "true"}}
-        role["aggregationRule"] = {"clusterRoleSelectors": [selector]}
-    return role
 
 
 def _aggregate_to_view() -> list[Obj]:
@@ -124,7 +110,7 @@ def cluster_roles() -> list[Obj]:
     by_name = {r["metadata"]["name"]: r for r in roles}
     for name in ("view", "edit", "admin"):  # each one's sources are final before it
         by_name[name]["rules"] = aggregate(by_name[name], roles)
-    return roles
+    return roles + component_policy.cluster_roles() + controller_policy.controller_roles()
 
 
 def aggregate(target: Obj, roles: list[Obj]) -> list[Obj]:
@@ -147,27 +133,16 @@ def aggregate(target: Obj, roles: list[Obj]) -> list[Obj]:
 
 
 def cluster_role_bindings() -> list[Obj]:
-    """ClusterRoleBindings(): each named like its role."""
+    """ClusterRoleBindings(): each named like its role, then the components' and controllers'."""
     grants = [
         ("cluster-admin", ["system:masters"]),
         ("system:discovery", ["system:authenticated"]),
         ("system:basic-user", ["system:authenticated"]),
         ("system:public-info-viewer", ["system:authenticated", "system:unauthenticated"]),
     ]
-    return [
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": name, "labels": BOOTSTRAP_LABELS, "annotations": AUTOUPDATE},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": name,
-            },
-            "subjects": [
-                {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": g}
-                for g in groups
-            ],
-        }
-        for name, groups in grants
-    ]
+    groups = [cluster_role_binding(n, [subject("Group", g) for g in gs]) for n, gs in grants]
+    return (
+        groups
+        + component_policy.cluster_role_bindings()
+        + controller_policy.controller_role_bindings()
+    )

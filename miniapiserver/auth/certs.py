@@ -142,8 +142,10 @@ def client_certificate(
     return cert.public_bytes(serialization.Encoding.PEM), _pem_key(key)
 
 
-def kubeconfig(server: str, ca_file: Path, token: str, name: str = "minicloud") -> str:
-    """A kubeconfig that kubectl and the kubernetes client use as is."""
+def kubeconfig(
+    server: str, ca_file: Path, token: str, name: str = "minicloud", user: str = "admin"
+) -> str:
+    """A kubeconfig that kubectl and the kubernetes client use as is; user names its entry."""
     ca_data = base64.b64encode(ca_file.read_bytes()).decode()
     doc = {
         "apiVersion": "v1",
@@ -151,8 +153,8 @@ def kubeconfig(server: str, ca_file: Path, token: str, name: str = "minicloud") 
         "clusters": [
             {"name": name, "cluster": {"server": server, "certificate-authority-data": ca_data}}
         ],
-        "users": [{"name": "admin", "user": {"token": token}}],
-        "contexts": [{"name": name, "context": {"cluster": name, "user": "admin"}}],
+        "users": [{"name": user, "user": {"token": token}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": user}}],
         "current-context": name,
         "preferences": {},
     }

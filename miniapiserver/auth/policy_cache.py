@@ -4,6 +4,7 @@ Mirrors the informer-backed listers kube-apiserver hands the RBAC authorizer
 (pkg/registry/rbac/validation's RoleGetter, RoleBindingLister, ClusterRoleGetter,
 ClusterRoleBindingLister, fed by the shared informers): reads are in memory and
 eventually consistent, so a new binding takes effect once its watch event arrives.
+The Node authorizer reads the pods the same way (its graph is fed by the pod informer).
 """
 
 from __future__ import annotations
@@ -44,3 +45,13 @@ class CachePolicySource:
 
     def role(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self._get(self.roles, namespace, name)
+
+
+class CachePods:
+    """Every pod in the pods registry's watch cache, for the Node authorizer."""
+
+    def __init__(self, stores: dict[str, RegistryStore]) -> None:
+        self.store = stores["/pods"]
+
+    def __call__(self) -> list[dict[str, Any]]:
+        return CachePolicySource._list(self.store, "")

@@ -5,12 +5,15 @@ Mirrors k8s.io/apiserver/pkg/endpoints/discovery (legacy.go: APIVersions for
 APIResourceList) and the APIResource entries endpoints/installer.go
 registers, subresources included (`pods/status`, `deployments/scale`), and the
 create-only access reviews of authorization.k8s.io and authentication.k8s.io.
-Pure: the scheme in, documents out. Omitted: aggregated discovery
+Versions of a group are listed in upstream's priority order (preferred first). Pure:
+the scheme in, documents out. Omitted: aggregated discovery
 (apidiscovery.k8s.io/v2; kubectl falls back to these legacy documents),
 storageVersionHash.
 """
 
 from __future__ import annotations
+
+import re
 
 from miniapi.meta.v1 import (
     APIGroup,
@@ -43,10 +46,23 @@ def api_versions(server_address: str) -> APIVersions:
     return APIVersions(kind="APIVersions", versions=["v1"], server_address_by_client_cidrs=[cidr])
 
 
+_KUBE_VERSION = re.compile(r"^v([1-9][0-9]*)(?:(alpha|beta)([1-9][0-9]*))?$")
+
+
+def version_priority(version: str) -> tuple:
+    """CompareKubeAwareVersionStrings as a sort key: GA before beta before alpha, higher
+    numbers first, then anything else alphabetically (apimachinery/pkg/version/helpers.go)."""
+    m = _KUBE_VERSION.match(version)
+    if m is None:
+        return (3, 0, 0, version)
+    stage = {None: 0, "beta": 1, "alpha": 2}[m.group(2)]
+    return (stage, -int(m.group(1)), -int(m.group(3) or 0), version)
+
+
 def _group(name: str, versions: list[str]) -> APIGroup:
-    gvs = [
-        GroupVersionForDiscovery(group_version=f"{name}/{v}", version=v) for v in sorted(versions)
-    ]
+    """The group's versions, preferred first (a group lists v1 before v1beta2)."""
+    ordered = sorted(versions, key=version_priority)
+    gvs = [GroupVersionForDiscovery(group_version=f"{name}/{v}", version=v) for v in ordered]
     return APIGroup(
         kind="APIGroup", api_version="v1", name=name, versions=gvs, preferred_version=gvs[0]
     )

@@ -95,7 +95,10 @@ async def serve(
     _check(ri, info)
     is_list = ri.verb in ("list", "watch", "deletecollection")
     output = negotiation.negotiate_output(request.headers.get("Accept"), is_list)
-    scope = RequestScope(request, ri, info, stores[f"{info.gvk.group}/{info.resource}"], output)
+    # One store per resource, in its storage version; another served version gets a
+    # converting view of it (registry/versioned.py).
+    store = stores[f"{info.gvk.group}/{info.resource}"].for_version(info)
+    scope = RequestScope(request, ri, info, store, output)
     sub = ri.subresource
     if sub == "scale" and getattr(info, "scale_paths", ()):
         return await cr_scale.serve_scale(scope, dict(info.scale_paths))  # type: ignore[attr-defined]

@@ -5,11 +5,15 @@ serverRelativeURL and hash, one document per group version) and what
 k8s.io/apiserver/pkg/endpoints/openapi builds per resource: paths with
 operations tagged x-kubernetes-action and x-kubernetes-group-version-kind,
 the query parameters (dryRun, fieldManager, fieldValidation...), and
-components.schemas named io.k8s.api.<group>.<version>.<Kind>. Schemas come
-from the msgspec Structs (types and property names; descriptions are the
-types' docstrings). kubectl uses these for `explain`, and to learn that
-PATCH accepts fieldValidation (so `apply` validates on the server).
-Omitted: /openapi/v2 (swagger 2.0), per-field descriptions.
+components.schemas named like the Go packages (io.k8s.api.<group>.<version>.<Kind>,
+io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta), each type named after the miniapi
+package it lives in. Schemas come from the msgspec Structs (types and property
+names; descriptions are the types' docstrings), with the strategic-merge tags of
+patch/patchmeta.py as x-kubernetes-patch-strategy / x-kubernetes-patch-merge-key,
+and int-or-string fields as upstream's IntOrString. `group_version_schemas` is the
+walk that openapi_v2.py shares. kubectl uses these for `explain`, and to learn
+that PATCH accepts fieldValidation (so `apply` validates on the server).
+Omitted: per-field descriptions.
 """
 
 from __future__ import annotations
@@ -20,55 +24,125 @@ from functools import cache
 from typing import Any
 
 import msgspec
+import msgspec.inspect as mi
 
 from miniapi import scheme
-from miniapi.meta import v1 as metav1
 from miniapi.meta.v1.time import MicroTime
 from miniapi.resource import Quantity
 from miniapi.runtime import ResourceInfo
 from miniapiserver.endpoints.discovery import served_resources
+from miniapiserver.patch import patchmeta
 
-META_PREFIX = "io.k8s.apimachinery.pkg.apis.meta.v1."
-GROUP_PACKAGES = {"apiextensions.k8s.io": "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions."}
+# miniapi's package -> the Go package prefix of its definitions
+PACKAGES = {
+    "meta": "io.k8s.apimachinery.pkg.apis.meta.",
+    "apiextensions": "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.",
+}
+V3_REFS = "#/components/schemas/"
+INT_OR_STRING = {"type": "string", "format": "int-or-string", "x-kubernetes-int-or-string": True}
 
 
 def _schema_hook(t: type) -> dict[str, Any]:
     if t is Quantity:
-        return {"type": "string", "x-kubernetes-int-or-string": True}
+        return dict(INT_OR_STRING)
     if t is MicroTime:
         return {"type": "string", "format": "date-time"}
     raise TypeError(f"no OpenAPI schema for {t!r}")
 
 
-def _package(group: str, version: str) -> str:
-    if group in GROUP_PACKAGES:
-        return GROUP_PACKAGES[group] + version + "."
-    short = group.split(".")[0] if group else "core"
-    return f"io.k8s.api.{short}.{version}."
+def definition_name(cls: type) -> str:
+    """The Go-package name of a miniapi Struct: miniapi.apps.v1 -> io.k8s.api.apps.v1.<Name>."""
+    parts = cls.__module__.split(".")  # miniapi.<package>.<version>[.module]
+    package, version = parts[1], parts[2]
+    prefix = PACKAGES.get(package, f"io.k8s.api.{package}.")
+    return f"{prefix}{version}.{cls.__name__}"
 
 
-def _clean(node: Any, rename: dict[str, str]) -> Any:
+def _struct_classes(types: list[type]) -> dict[str, type]:
+    """Every Struct reachable from `types`, by the name msgspec gives its component."""
+    found: dict[str, type] = {}
+    stack: list[Any] = list(mi.multi_type_info(types))
+    while stack:
+        t = stack.pop()
+        if isinstance(t, mi.StructType):
+            if t.cls.__name__ not in found:
+                found[t.cls.__name__] = t.cls
+                stack.extend(f.type for f in t.fields)
+        elif isinstance(t, mi.DictType):
+            stack += [t.key_type, t.value_type]
+        elif isinstance(t, mi.UnionType):
+            stack += list(t.types)
+        elif hasattr(t, "item_type"):
+            stack.append(t.item_type)
+    return found
+
+
+def _clean(node: Any, rename: dict[str, str], refs: str) -> Any:
     """msgspec's schema -> kube-openapi's shape: no null unions, titles or defaults."""
     if isinstance(node, list):
-        return [_clean(n, rename) for n in node]
+        return [_clean(n, rename, refs) for n in node]
     if not isinstance(node, dict):
         return node
     if "anyOf" in node:
         options = [o for o in node["anyOf"] if o != {"type": "null"}]
         if len(options) == 1:
-            return _clean(
-                {**options[0], **{k: v for k, v in node.items() if k not in ("anyOf", "default")}},
-                rename,
-            )
+            rest = {k: v for k, v in node.items() if k not in ("anyOf", "default")}
+            return _clean({**options[0], **rest}, rename, refs)
+        if {o.get("type") for o in options} == {"integer", "string"}:
+            return dict(INT_OR_STRING)  # intstr.IntOrString
     out = {}
     for k, v in node.items():
         if k in ("title", "default") or (k == "required" and not v):
             continue
         if k == "$ref":
-            out[k] = "#/components/schemas/" + rename[v.rsplit("/", 1)[-1]]
+            out[k] = refs + rename[v.rsplit("/", 1)[-1]]
+        elif k == "contentEncoding":
+            out["format"] = "byte"  # []byte is base64 in JSON
         else:
-            out[k] = _clean(v, rename)
+            out[k] = _clean(v, rename, refs)
     return out
+
+
+def _patch_tags(cls: type, schema: dict[str, Any]) -> None:
+    """patchStrategy / patchMergeKey struct tags as the OpenAPI extensions upstream emits."""
+    fields = patchmeta.FIELDS.get(cls.__name__)
+    if fields is None and cls.__name__.endswith("Status"):
+        fields = patchmeta.FIELDS["ConditionsStatus"]
+    props = schema.get("properties", {})
+    for name, (_, strategy, merge_key) in (fields or {}).items():
+        if name in props and strategy:
+            if merge_key:
+                props[name]["x-kubernetes-patch-merge-key"] = merge_key
+            props[name]["x-kubernetes-patch-strategy"] = strategy
+
+
+@cache
+def group_version_schemas(
+    group: str, version: str, refs: str
+) -> tuple[tuple[ResourceInfo, ...], dict[str, Any]]:
+    """The walk over one group version's Structs: its resources and named schemas.
+
+    `refs` is where a `$ref` points (#/components/schemas/ for v3, #/definitions/ for v2).
+    """
+    resources = tuple(
+        r
+        for r in served_resources(scheme.SCHEME)
+        if (r.gvk.group, r.gvk.version) == (group, version)
+    )
+    types = [t for r in resources for t in (r.type, r.list_type) if t is not None]
+    _, comps = msgspec.json.schema_components(
+        types, schema_hook=_schema_hook, ref_template="{name}"
+    )
+    classes = _struct_classes(types)
+    rename = {name: definition_name(classes[name]) for name in comps}
+    schemas = {rename[n]: _clean(s, rename, refs) for n, s in comps.items()}
+    for name, cls in classes.items():
+        _patch_tags(cls, schemas[rename[name]])
+    for r in resources:
+        for t, kind in ((r.type, r.gvk.kind), (r.list_type, r.gvk.kind + "List")):
+            gvk = {"group": group, "version": version, "kind": kind}
+            schemas[rename[t.__name__]]["x-kubernetes-group-version-kind"] = [gvk]  # type: ignore[union-attr]
+    return resources, schemas
 
 
 def _op(action: str, info: ResourceInfo, ref: str, params: list[str]) -> dict[str, Any]:
@@ -132,27 +206,12 @@ def _paths(info: ResourceInfo, ref: str) -> dict[str, Any]:
 
 @cache
 def group_version_document(group: str, version: str) -> bytes | None:
-    resources = [
-        r
-        for r in served_resources(scheme.SCHEME)
-        if (r.gvk.group, r.gvk.version) == (group, version)
-    ]
+    resources, schemas = group_version_schemas(group, version, V3_REFS)
     if not resources:
         return None
-    types = [r.type for r in resources]
-    _, comps = msgspec.json.schema_components(
-        types, schema_hook=_schema_hook, ref_template="{name}"
-    )
-    rename = {}
-    for name in comps:
-        rename[name] = (META_PREFIX if hasattr(metav1, name) else _package(group, version)) + name
-    schemas = {rename[n]: _clean(s, rename) for n, s in comps.items()}
     paths: dict[str, Any] = {}
     for r in resources:
-        full = rename[r.type.__name__]
-        gvk = {"group": group, "version": version, "kind": r.gvk.kind}
-        schemas[full]["x-kubernetes-group-version-kind"] = [gvk]
-        paths.update(_paths(r, "#/components/schemas/" + full))
+        paths.update(_paths(r, V3_REFS + definition_name(r.type)))
     doc = {
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": "v1.32.0"},

@@ -253,6 +253,7 @@ TABLES: dict[str, tuple[list[Column], Printer]] = {
     "ValidatingWebhookConfiguration": ([NAME, _col("Webhooks", "integer"), AGE], _name_age(lambda o: [len(o.get("webhooks") or [])])),
     "RoleBinding": (BINDING_COLUMNS, print_binding),
     "ClusterRoleBinding": (BINDING_COLUMNS, print_binding),
+    "PriorityClass": ([NAME, _col("Value", "integer"), _col("Global-Default", "boolean"), AGE, _col("PreemptionPolicy")], lambda o, now, age: [_meta(o).get("name", ""), o.get("value", 0), bool(o.get("globalDefault")), age(_meta(o).get("creationTimestamp"), now), o.get("preemptionPolicy", "")]),
     "PodTemplate": ([NAME, _col("Containers"), _col("Images"), _col("Pod Labels")], lambda o, now, age: [_meta(o).get("name", ""), *_containers(o.get("template", {})), ",".join(f"{k}={v}" for k, v in sorted(o.get("template", {}).get("metadata", {}).get("labels", {}).items())) or "<none>"]),
 }  # fmt: skip
 

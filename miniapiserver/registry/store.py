@@ -13,6 +13,7 @@ Omitted: TTLs, decorators, managedFields.
 from __future__ import annotations
 
 import copy
+import inspect
 import random
 from collections.abc import Callable
 from datetime import datetime
@@ -24,8 +25,10 @@ from miniapiserver.admission.attributes import CREATE, UPDATE, Attributes
 from miniapiserver.admission.chain import Chain
 from miniapiserver.auth.authn import UserInfo
 from miniapiserver.cacher.cacher import Cacher, CacheWatcher
-from miniapiserver.registry import strategy, typed
+from miniapiserver.cacher.watch_cache import UPPER_BOUND_CAPACITY
+from miniapiserver.registry import selection, strategy, triggers, typed
 from miniapiserver.registry.storeerrors import interpret
+from miniapiserver.registry.versioned import VersionedStore
 from miniapiserver.storage import errors as serrors
 from miniapiserver.storage.etcd3_store import ListResult, Store
 from miniapiserver.storage.interfaces import Obj, SelectionPredicate, object_rv
@@ -40,6 +43,19 @@ KEY_PREFIXES = {
         "customresourcedefinitions",
     ): "apiextensions.k8s.io/customresourcedefinitions",
 }
+
+
+DEFAULT_WATCH_CACHE_SIZE = 1000  # --default-watch-cache-size's default
+
+
+def _upper_bound(capacity: int) -> int:
+    """How far a resource's watch cache ring may grow under load.
+
+    From the default size up, the ring sizes itself like upstream's (up to
+    UPPER_BOUND_CAPACITY while events are fresh); a smaller size asked for explicitly is
+    kept fixed, so that "too old resource version" stays reachable where it is wanted.
+    """
+    return max(capacity, UPPER_BOUND_CAPACITY) if capacity >= DEFAULT_WATCH_CACHE_SIZE else 0
 
 
 class DryRun(Exception):
@@ -68,8 +84,11 @@ class RegistryStore:
         self.gr = info.group_resource
         self.prefix = KEY_PREFIXES.get((info.gvk.group, info.resource), info.resource)
         self.cacher = Cacher(
-            storage, self.prefix, self.key_of, cache_capacity, bookmark_interval=bookmark_interval
-        )
+            storage, self.prefix, self.key_of, cache_capacity,
+            bookmark_interval=bookmark_interval, indexed_trigger=triggers.indexed_trigger(info),
+            get_attrs=selection.attrs_func(info),
+            upper_bound_capacity=_upper_bound(cache_capacity),
+        )  # fmt: skip
         # Set by the server: the admission chain API writes go through.
         self.admission: Chain | None = None
         # A resource's REST hooks (BeginCreate, BeginUpdate, AfterDelete upstream): the
@@ -78,6 +97,15 @@ class RegistryStore:
         # The typed round trip (registry/typed.py); a custom resource's store gets its
         # CRD's schema codec instead (apiextensions/crdinfo.py Codec).
         self.typed: Any = typed
+        # Set when the resource is served in versions besides its storage version
+        # (registry/versioned.py): the scheme's conversions, or a CRD's converter.
+        self.converter: Any = None
+
+    def for_version(self, info: ResourceInfo) -> Any:
+        """This store as a request in info's version sees it (itself, in the storage version)."""
+        if self.converter is None or info.gvk.version == self.info.gvk.version:
+            return self
+        return VersionedStore(self, info, self.converter)
 
     def key(self, namespace: str, name: str) -> str:
         """NamespaceKeyFunc / NoNamespaceKeyFunc: <prefix>/<namespace>/<name> or <prefix>/<name>."""
@@ -241,6 +269,10 @@ class RegistryStore:
         async def try_update(existing: Obj | None) -> Obj:
             nonlocal created
             new = updater(copy.deepcopy(existing) if existing is not None else None)
+            if inspect.isawaitable(
+                new
+            ):  # a VersionedStore's updater converts (registry/versioned.py)
+                new = await new
             self.typed.check_type_meta(self.info, new)
             meta = new.setdefault("metadata", {})
             if meta.get("name", name) != name:
@@ -276,8 +308,12 @@ class RegistryStore:
             return new
 
         try:
+            key = self.key(namespace, name)
+            # The watch cache's copy saves the read (Cacher.GuaranteedUpdate); the store
+            # re-reads whenever that copy could be what failed.
+            cached = self.cacher.cache.get(key) if self.cacher.ready.is_set() else None
             out = await self.storage.guaranteed_update(
-                self.key(namespace, name), try_update, ignore_not_found=allow_create
+                key, try_update, ignore_not_found=allow_create, cached_existing=cached
             )
         except DryRun as d:
             await _undo(txns)

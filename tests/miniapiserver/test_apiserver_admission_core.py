@@ -48,6 +48,7 @@ def test_default_plugins_in_upstream_order() -> None:
     assert enabled_plugin_names([], []) == [
         "NamespaceLifecycle",
         "LimitRanger",
+        "Priority",
         "DefaultTolerationSeconds",
         "MutatingAdmissionWebhook",
         "ValidatingAdmissionWebhook",
@@ -59,6 +60,7 @@ def test_default_plugins_in_upstream_order() -> None:
         "NamespaceLifecycle",
         "LimitRanger",
         "ServiceAccount",
+        "Priority",
         "MutatingAdmissionWebhook",
         "ValidatingAdmissionWebhook",
         "ResourceQuota",

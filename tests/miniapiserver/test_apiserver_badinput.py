@@ -177,9 +177,11 @@ def test_unauthenticated_is_401(http, token) -> None:  # type: ignore[no-untyped
     status, out = http("POST", CM, cm("sneaky"), token=token)
     assert (status, out["reason"], out["message"]) == (401, "Unauthorized", "Unauthorized")
     assert names(http) == before
-    # health and version stay public, as upstream's system:public-info-viewer makes them
-    assert http("GET", "/healthz", token=token) == (200, b"ok")
-    assert http("GET", "/version", token=token)[0] == 200
+    # This server runs --authorization-mode=AlwaysAllow, which turns --anonymous-auth off as
+    # upstream does: /healthz and /version need credentials too (with RBAC, anonymous
+    # requests read them through system:public-info-viewer: test_apiserver_anonymous.py).
+    assert http("GET", "/healthz", token=token)[0] == 401
+    assert http("GET", "/version", token=token)[0] == 401
 
 
 def test_missing_namespace(http) -> None:  # type: ignore[no-untyped-def]

@@ -122,7 +122,8 @@ def test_aes_round_trips(data: bytes, key: bytes) -> None:
          "not of the expected length, got 5, expected one of [16 24 32]"),
         (config(aescbc(("k", "not base64!"))), "secrets must be base64 encoded"),
         (config(aescbc(("", KEY1))), "resources[0].providers[0].aescbc.keys[0].name: Required value"),
-        (config("  - secretbox: {keys: []}"), 'Unsupported value: "secretbox"'),
+        (config("  - secretbox: {keys: []}"), "resources[0].providers[0].secretbox.keys: Required value"),
+        (config("  - kms: {name: k}"), 'Unsupported value: "kms"'),
         ("apiVersion: v1\nkind: Pod\n", "got unexpected config type"),
     ],
 )  # fmt: skip
@@ -149,13 +150,14 @@ def test_resource_matching_as_upstream() -> None:
 
 def etcd_value(url: str, key: str) -> bytes:
     out = subprocess.run(
-        ["etcdctl", "--endpoints", url, "get", key, "--print-value-only"],
+        ["etcdctl", "--endpoints", url, "get", key, "-w", "json"],
         capture_output=True,
         env={**os.environ, "ETCDCTL_API": "3"},
         timeout=30,
         check=True,
     )
-    return out.stdout.rstrip(b"\n")
+    # JSON output carries the value base64-encoded: the exact bytes, even a trailing "\n".
+    return base64.b64decode(json.loads(out.stdout)["kvs"][0]["value"])
 
 
 def secret_value(server: APIServerProcess, name: str) -> str:

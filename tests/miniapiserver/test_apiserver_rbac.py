@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import urllib3
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -544,3 +545,26 @@ def test_escalation_attempts_are_refused(rbac_server: APIServerProcess) -> None:
     rbac_server.kubectl(
         "create", "-f", "-", stdin=ROLE.replace("NAME", "node-lister").replace("RULE", more)
     )
+
+
+def test_anonymous_requests_under_rbac(rbac_server: APIServerProcess) -> None:
+    """--anonymous-auth keeps its default (true) with RBAC: system:anonymous, then 403.
+
+    Over plain HTTPS: kubectl with a credential-less kubeconfig prompts for a username.
+    """
+    pool = urllib3.PoolManager(ca_certs=rbac_server.ca)
+    for path in ("/healthz", "/livez", "/readyz", "/version"):  # system:public-info-viewer
+        assert pool.request("GET", rbac_server.url + path).status == 200, path
+    r = pool.request("GET", rbac_server.url + "/api/v1/namespaces/default/pods")
+    body = json.loads(r.data)
+    assert (r.status, body["reason"]) == (403, "Forbidden")
+    assert body["message"] == (
+        'pods is forbidden: User "system:anonymous" cannot list resource "pods" in API group "" '
+        'in the namespace "default"'
+    )
+    r = pool.request("GET", rbac_server.url + "/apis")  # system:discovery: authenticated only
+    assert json.loads(r.data)["message"] == (
+        'forbidden: User "system:anonymous" cannot get path "/apis"'
+    )
+    bad = pool.request("GET", rbac_server.url + "/healthz", headers={"Authorization": "Bearer x"})
+    assert bad.status == 401  # a refused token is not anonymous

@@ -116,8 +116,20 @@ def node(name: str, cpu: str, taint: bool = False) -> str:
     )
 
 
-def pod(name: str, cpu: str, priority: int | None = None) -> str:
-    prio = f', "priority": {priority}' if priority is not None else ""
+def priority_class(name: str, value: int) -> str:
+    return json.dumps(
+        {
+            "apiVersion": "scheduling.k8s.io/v1",
+            "kind": "PriorityClass",
+            "metadata": {"name": name},
+            "value": value,
+        }
+    )
+
+
+def pod(name: str, cpu: str, priority_class_name: str | None = None) -> str:
+    # The Priority admission plugin resolves spec.priority from the class, as upstream's.
+    prio = f', "priorityClassName": "{priority_class_name}"' if priority_class_name else ""
     return json.dumps(
         json.loads(
             f'{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "{name}", '
@@ -185,10 +197,12 @@ def test_schedule_fail_and_preempt(cluster):
 
     # Preemption: fill both schedulable nodes with low-priority pods, then a high one.
     c.kubectl("delete", "pod", "huge", "--wait=false")
+    c.kubectl("apply", "-f", "-", stdin=priority_class("low", 1))
+    c.kubectl("apply", "-f", "-", stdin=priority_class("high", 100))
     for name in ("low-a", "low-b", "low-c"):
-        c.kubectl("apply", "-f", "-", stdin=pod(name, "1", priority=1))
+        c.kubectl("apply", "-f", "-", stdin=pod(name, "1", "low"))
     wait_for(lambda: all(node_of(c, n) for n in ("low-a", "low-b", "low-c")))
-    c.kubectl("apply", "-f", "-", stdin=pod("vip", "2", priority=100))
+    c.kubectl("apply", "-f", "-", stdin=pod("vip", "2", "high"))
     nominated = wait_for(
         lambda: c.kubectl("get", "pod", "vip", "-o", "jsonpath={.status.nominatedNodeName}").strip()
     )

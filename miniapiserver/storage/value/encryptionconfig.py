@@ -7,8 +7,8 @@ key of the first provider writes) and the checks of
 apiserver/pkg/apis/apiserver/validation (key names, base64 secrets of 16, 24 or 32
 bytes, one provider per list element). Resources are matched as upstream: `secrets`,
 `deployments.apps`, `*.apps`, `*.` (the core group) or `*.*`; the first entry that
-names a resource decides. Omitted: `secretbox` (XSalsa20-Poly1305 is not in the
-`cryptography` package), `kms`, automatic reload of the file.
+names a resource decides. `secretbox` (XSalsa20-Poly1305, secretbox.py) takes
+32-byte keys only. Omitted: `kms`, automatic reload of the file.
 """
 
 from __future__ import annotations
@@ -21,14 +21,22 @@ from pathlib import Path
 
 import yaml
 
-from miniapiserver.storage.value import aes
-from miniapiserver.storage.value.transformer import Identity, PrefixTransformer, PrefixTransformers
+from miniapiserver.storage.value import aes, secretbox
+from miniapiserver.storage.value.transformer import (
+    Identity,
+    PrefixTransformer,
+    PrefixTransformers,
+    Transformer,
+)
 
 API_VERSION = "apiserver.config.k8s.io/v1"
 AES_KEY_SIZES = (16, 24, 32)
-AES_PROVIDERS: dict[str, Callable[..., aes.CBCTransformer | aes.GCMTransformer]] = {
-    "aescbc": aes.CBCTransformer,
-    "aesgcm": aes.GCMTransformer,
+SECRETBOX_KEY_SIZES = (secretbox.KEY_SIZE,)
+# provider name -> (its transformer for one key, the key sizes validation accepts)
+KEYED_PROVIDERS: dict[str, tuple[Callable[[bytes], Transformer], tuple[int, ...]]] = {
+    "aescbc": (aes.CBCTransformer, AES_KEY_SIZES),
+    "aesgcm": (aes.GCMTransformer, AES_KEY_SIZES),
+    "secretbox": (secretbox.SecretboxTransformer, SECRETBOX_KEY_SIZES),
 }
 
 
@@ -42,7 +50,7 @@ class ResourceTransformer:
         return any(r in (qualified, "*.*", f"*.{group}") for r in self.resources)
 
 
-def _aes_keys(provider: str, config: dict, path: str) -> list[PrefixTransformer]:
+def _keys(provider: str, config: dict, path: str) -> list[PrefixTransformer]:
     keys = config.get("keys") or []
     if not keys:
         raise ValueError(f"{path}.keys: Required value")
@@ -58,13 +66,14 @@ def _aes_keys(provider: str, config: dict, path: str) -> list[PrefixTransformer]
             raise ValueError(
                 f'{kpath}.secret: Invalid value: "REDACTED": secrets must be base64 encoded'
             ) from None
-        if len(secret) not in AES_KEY_SIZES:
+        new_transformer, sizes = KEYED_PROVIDERS[provider]
+        if len(secret) not in sizes:
             raise ValueError(
                 f'{kpath}.secret: Invalid value: "REDACTED": secret is not of the expected '
-                f"length, got {len(secret)}, expected one of [16 24 32]"
+                f"length, got {len(secret)}, expected one of [{' '.join(map(str, sizes))}]"
             )
         prefix = f"k8s:enc:{provider}:v1:{name}:".encode()
-        out.append(PrefixTransformer(prefix, AES_PROVIDERS[provider](secret)))
+        out.append(PrefixTransformer(prefix, new_transformer(secret)))
     return out
 
 
@@ -77,10 +86,10 @@ def _provider(entry: dict, path: str) -> list[PrefixTransformer]:
     ((kind, config),) = entry.items()
     if kind == "identity":
         return [PrefixTransformer(b"", Identity())]
-    if kind in AES_PROVIDERS:
-        return _aes_keys(kind, config or {}, f"{path}.{kind}")
+    if kind in KEYED_PROVIDERS:
+        return _keys(kind, config or {}, f"{path}.{kind}")
     raise ValueError(f'{path}: Unsupported value: "{kind}": supported values: '
-                     '"aescbc", "aesgcm", "identity"')  # fmt: skip
+                     '"aescbc", "aesgcm", "identity", "secretbox"')  # fmt: skip
 
 
 def parse(text: str) -> list[ResourceTransformer]:
