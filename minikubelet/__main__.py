@@ -150,7 +150,7 @@ async def run(args: argparse.Namespace) -> None:
         client.config.user_agent = f"minikubelet/{name}"
     kubelets = [
         Kubelet(client, name, args.node_ip, manager,
-                HollowRuntime(delay=args.hollow_delay) if args.hollow else None)
+                HollowRuntime(delay=args.hollow_delay) if args.hollow else None, args.max_pods)
         for client, name in zip(clients, node_names(args), strict=True)
     ]  # fmt: skip
     # The server is bound before registering so the Node advertises its real port (--port 0).
@@ -173,6 +173,7 @@ async def run(args: argparse.Namespace) -> None:
         t.cancel()
     for kubelet in kubelets:
         await kubelet.workers.stop()
+        kubelet.executor.shutdown(wait=False, cancel_futures=True)
     await runner.cleanup()
     for client in clients:
         await client.close()

@@ -135,6 +135,8 @@ class RuntimeService:
                                           insecure_registries, registry_mirrors)  # fmt: skip
         for d in ("sandboxes", "containers", "runtime"):
             (self.root / d).mkdir(parents=True, exist_ok=True)
+        self._uids: dict[str, str] = {}  # sandbox id -> pod uid
+        self._metas: dict[str, dict] = {}  # container id -> meta.json
 
     def _oci(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
         env = {**os.environ, "PYTHONPATH": REPO}
@@ -203,6 +205,7 @@ class RuntimeService:
         if record:
             self._remove_pod_cgroups(record["config"]["uid"])
         shutil.rmtree(self.root / "sandboxes" / sid, ignore_errors=True)
+        self._uids.pop(sid, None)
 
     def pod_sandbox_status(self, sid: str) -> PodSandbox | None:
         r = _load(self.root / "sandboxes" / sid / "sandbox.json")
@@ -211,9 +214,22 @@ class RuntimeService:
         config = PodSandboxConfig(**r["config"])
         return PodSandbox(r["id"], config, r["state"], r["netns"], r["ip"], r["created_at"])
 
-    def list_pod_sandbox(self) -> list[PodSandbox]:
+    def list_pod_sandbox(self, pod_uid: str = "") -> list[PodSandbox]:
+        """Every sandbox, or a pod's (CRI's PodSandboxFilter on io.kubernetes.pod.uid)."""
         ids = sorted(p.name for p in (self.root / "sandboxes").iterdir())
+        if pod_uid:
+            ids = [sid for sid in ids if self._sandbox_uid(sid) in (pod_uid, None)]
         return [s for s in map(self.pod_sandbox_status, ids) if s is not None]
+
+    def _sandbox_uid(self, sid: str) -> str | None:
+        """The pod UID a sandbox belongs to: immutable, so read once (the per-pod relist
+        would otherwise parse every sandbox of the node each second)."""
+        if sid not in self._uids:
+            record = _load(self.root / "sandboxes" / sid / "sandbox.json")
+            if record is None:
+                return None
+            self._uids[sid] = record["config"]["uid"]
+        return self._uids[sid]
 
     # -- containers --------------------------------------------------------------
     def _cgroups_path(self, pod_uid: str, cid: str) -> str:
@@ -319,10 +335,20 @@ class RuntimeService:
         self._oci("delete", "--force", cid)
         self.images.remove_rootfs(_snapshot_key(cid), str(directory / "bundle" / "rootfs"))
         shutil.rmtree(directory, ignore_errors=True)
+        self._metas.pop(cid, None)
+
+    def _meta(self, cid: str) -> dict | None:
+        """meta.json never changes once written: cached, only the state files are re-read."""
+        meta = self._metas.get(cid)
+        if meta is None:
+            meta = _load(self.root / "containers" / cid / "meta.json")
+            if meta is not None:
+                self._metas[cid] = meta
+        return meta
 
     def container_status(self, cid: str) -> ContainerStatus | None:
         directory = self.root / "containers" / cid
-        meta = _load(directory / "meta.json")
+        meta = self._meta(cid)
         if meta is None:
             return None
         config = ContainerConfig(
@@ -338,9 +364,16 @@ class RuntimeService:
             st.message = exited.get("message", "")
         return st
 
-    def list_containers(self) -> list[ContainerStatus]:
+    def list_containers(self, pod_uid: str = "") -> list[ContainerStatus]:
+        """Every container, or a pod's (CRI's ContainerFilter label io.kubernetes.pod.uid)."""
         ids = sorted(p.name for p in (self.root / "containers").iterdir())
+        if pod_uid:
+            ids = [cid for cid in ids if self._pod_uid_of(cid) in (pod_uid, None)]
         return [c for c in map(self.container_status, ids) if c is not None]
+
+    def _pod_uid_of(self, cid: str) -> str | None:
+        meta = self._meta(cid)
+        return meta["config"]["labels"].get("io.kubernetes.pod.uid", "") if meta else None
 
     def exec_sync(self, cid: str, cmd: list[str], timeout: float) -> tuple[int, str]:
         """Run cmd in the container; (exit code, combined output). Timeout -> 124-ish error."""

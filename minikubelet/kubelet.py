@@ -6,6 +6,7 @@ and the final status; HandlePodCleanups removing what no pod owns), and
 pkg/kubelet/config/apiserver.go (a reflector over pods with
 fieldSelector spec.nodeName=<node>). The API delete with grace period 0 once a
 pod's containers are gone is status_manager.go's canBeDeleted/delete.
+Projected ServiceAccount tokens come from token_manager.py (the kubelet's tokenManager).
 Omitted: static and mirror pods, admission (resources, node affinity), eviction,
 volume manager (volumes are made by the runtime step), active deadline.
 """
@@ -13,8 +14,11 @@ volume manager (volumes are made by the runtime step), active deadline.
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import msgspec
@@ -23,14 +27,16 @@ from miniapi import errors
 from miniapi.core import v1
 from miniclient.cache.reflector import ListWatch, Reflector
 from miniclient.rest import Client
-from minikubelet.configsources import fetch_sources
+from minikubelet.configsources import ObjectCache, fetch_sources
 from minikubelet.events import EventRecorder
 from minikubelet.hollow import HollowRuntime
 from minikubelet.kuberuntime_manager import KubeGenericRuntimeManager
+from minikubelet.pod_startup_latency_tracker import PodStartupLatencyTracker
 from minikubelet.pod_workers import PodWorkers
 from minikubelet.prober.prober_manager import ProberManager
 from minikubelet.status import FAILED, SUCCEEDED, PodRuntimeView, generate_api_pod_status
 from minikubelet.status_manager import StatusManager
+from minikubelet.token_manager import TokenManager
 
 log = logging.getLogger("minikubelet")
 
@@ -43,6 +49,11 @@ class PodConfig:
         self.synced = False
 
     def add(self, pod: v1.Pod) -> None:
+        m = pod.metadata
+        if m.deletion_timestamp is None and pod.status.phase in ("", "Pending"):
+            created = m.creation_timestamp.timestamp() if m.creation_timestamp else time.time()
+            self.kubelet.tracker.observed_pod_on_watch(m.uid, f"{m.namespace}/{m.name}",
+                                                       created, time.time())  # fmt: skip
         self.kubelet.workers.update_pod(pod)
 
     update = add
@@ -63,47 +74,89 @@ class PodConfig:
 
 class Kubelet:
     def __init__(self, client: Client, node_name: str, node_ip: str,
-                 runtime: KubeGenericRuntimeManager | None, hollow: HollowRuntime | None):  # fmt: skip
+                 runtime: KubeGenericRuntimeManager | None, hollow: HollowRuntime | None,
+                 max_pods: int = 110):  # fmt: skip
         self.client, self.node_name, self.node_ip = client, node_name, node_ip
         self.runtime, self.hollow = runtime, hollow
         self.pods = client.resource(v1.Pod)
-        self.status_manager = StatusManager(self.pods)
+        self.status_manager = StatusManager(self.pods, self._record_status_updated)
         self.workers = PodWorkers(self.sync)
         self.recorder = EventRecorder(client, node_name)
+        # A thread per busy pod worker (a goroutine each upstream): asyncio's default pool
+        # (cores + 4 threads) would queue one pod's sandbox behind another's runc calls.
+        self.executor = ThreadPoolExecutor(max_workers=max_pods, thread_name_prefix="pod-worker")
+        self.event_queue: asyncio.Queue[tuple[v1.Pod, str, str, str]] = asyncio.Queue()
+        self.event_sender: asyncio.Task | None = None
         self.prober = ProberManager(runtime.runtime if runtime else None, self._probe_changed)
         self.pod_config = PodConfig(self)
         self.last_status: dict[str, v1.PodStatus] = {}
         self.gone: set[str] = set()
+        self.tracker = runtime.tracker if runtime else PodStartupLatencyTracker()
+        self.tokens = TokenManager(self._request_token)
+        self.objects = ObjectCache()
 
     def reflector(self) -> Reflector:
         lw = ListWatch(self.pods, field_selector=f"spec.nodeName={self.node_name}")
         return Reflector(lw, self.pod_config, name="pods")
 
+    async def call_runtime(self, fn, *args):
+        """A blocking runtime call in the pod workers' pool, the event loop free meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self.executor, functools.partial(fn, *args))  # fmt: skip
+
+    def event(self, pod: v1.Pod, kind: str, reason: str, message: str) -> None:
+        """Record an event without waiting for it (client-go's broadcaster sends later)."""
+        self.event_queue.put_nowait((pod, kind, reason, message))
+        if self.event_sender is None or self.event_sender.done():
+            self.event_sender = asyncio.get_running_loop().create_task(self._send_events())
+
+    async def _send_events(self) -> None:
+        while not self.event_queue.empty():
+            pod, kind, reason, message = self.event_queue.get_nowait()
+            try:
+                await self.recorder.event(pod, kind, reason, message)
+            except Exception as err:  # events are best effort, as upstream's
+                log.warning("event %s for %s dropped: %s", reason, pod.metadata.name, err)
+
+    async def _request_token(self, namespace: str, name: str, request: dict) -> dict:
+        """The TokenRequest subresource: POST serviceaccounts/<name>/token."""
+        path = f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token"
+        return await self.client.request("POST", path, body=json.dumps(request).encode())
+
     async def sync(self, pod: v1.Pod) -> bool:
         uid = pod.metadata.uid
         if uid in self.gone or pod.metadata.deletion_timestamp is not None:
             return await self.sync_terminating_pod(pod)
+        self.tracker.mark(uid, "worker", time.time())
         pod = self._with_last_status(pod)
         if pod.status.phase in (SUCCEEDED, FAILED):
             return False  # terminal: containers were stopped when the phase was reached
         view = await self._converge(pod)
         for kind, reason, message in view.events:
-            await self.recorder.event(pod, kind, reason, message)
+            self.event(pod, kind, reason, message)
         status = generate_api_pod_status(pod, view, datetime.now(UTC))
+        self.last_status[uid] = status
+        self.status_manager.set_pod_status(pod, status)
         if status.phase in (SUCCEEDED, FAILED) and self.runtime is not None:
             self.prober.remove_pod(uid)
-            await asyncio.to_thread(self.runtime.kill_pod, pod, 0)
-        self.last_status[uid] = status
-        await self.status_manager.set_pod_status(pod, status)
+            await self.call_runtime(self.runtime.kill_pod, pod, 0)
         return False
+
+    def _record_status_updated(self, uid: str, status: v1.PodStatus) -> None:
+        running = status.phase == "Running" and all(
+            c.state.running is not None for c in status.container_statuses)  # fmt: skip
+        startup = self.tracker.record_status_updated(uid, running, time.time())
+        if startup is not None:
+            phases = " ".join(f"{k}={v:.3f}s" for k, v in startup.durations().items())
+            e2e = startup.times["status"] - startup.created
+            log.info("Observed pod startup duration pod=%s podStartE2EDuration=%.3fs %s",
+                     startup.name, e2e, phases)  # fmt: skip
 
     def _probe_changed(self, uid: str, probe_type: str, result: str, output: str) -> None:
         """A probe result changed: sync the pod now, and tell a failure as Unhealthy."""
         pod = self.workers.pods.get(uid)
         if pod is not None and result == "Failure":
-            message = f"{probe_type} probe failed: {output}".strip()
-            asyncio.get_running_loop().create_task(
-                self.recorder.event(pod, "Warning", "Unhealthy", message))  # fmt: skip
+            self.event(pod, "Warning", "Unhealthy", f"{probe_type} probe failed: {output}".strip())
         self.workers.poke(uid)
 
     def _with_last_status(self, pod: v1.Pod) -> v1.Pod:
@@ -118,8 +171,9 @@ class Kubelet:
         else:
             view = PodRuntimeView(host_ip=self.node_ip)
             failed = self.prober.failed()
-            sources = await fetch_sources(self.client, pod)
-            await asyncio.to_thread(self.runtime.sync_pod, pod, view, failed, time.time(), sources)
+            sources = await fetch_sources(self.client, pod, self.tokens, time.time(),
+                                          self.objects)  # fmt: skip
+            await self.call_runtime(self.runtime.sync_pod, pod, view, failed, time.time(), sources)
             running = {c.name: (c.id, c.started_at) for c in view.containers
                        if c.state == "RUNNING"}  # fmt: skip
             self.prober.sync(uid, pod, running, view.pod_ip)
@@ -142,20 +196,23 @@ class Kubelet:
             self.hollow.forget(uid)
         else:
             for c in pod.spec.containers:
-                await self.recorder.event(pod, "Normal", "Killing", f"Stopping container {c.name}")
-            await asyncio.to_thread(self.runtime.kill_pod, pod, grace)
+                self.event(pod, "Normal", "Killing", f"Stopping container {c.name}")
+            await self.call_runtime(self.runtime.kill_pod, pod, grace)
             view = PodRuntimeView(host_ip=self.node_ip)
-            await asyncio.to_thread(self.runtime.get_pod_status, pod, view)
+            await self.call_runtime(self.runtime.get_pod_status, pod, view)
         if uid not in self.gone:
             status = generate_api_pod_status(pod, view, datetime.now(UTC))
             if status.phase not in (SUCCEEDED, FAILED):
                 status = msgspec.structs.replace(status, phase=FAILED)
-            await self.status_manager.set_pod_status(pod, status)
+            self.status_manager.set_pod_status(pod, status)
+            await self.status_manager.flush(uid)
         if self.runtime is not None:
-            await asyncio.to_thread(self.runtime.remove_pod, pod)
+            await self.call_runtime(self.runtime.remove_pod, pod)
         if uid not in self.gone:
             await self._delete(pod)
         self.status_manager.remove(uid)
+        self.tracker.delete_pod(uid)
+        self.tokens.delete_service_account_token(uid)
         self.last_status.pop(uid, None)
         self.gone.discard(uid)
         return True
@@ -171,10 +228,11 @@ class Kubelet:
 
     async def handle_pod_cleanups(self) -> None:
         """Remove sandboxes and containers of pods this kubelet no longer has (orphans)."""
+        self.tokens.cleanup(time.time())
         if self.runtime is None or not self.pod_config.synced:
             return
         known = self.workers.known()
-        for s in await asyncio.to_thread(self.runtime.runtime.list_pod_sandbox):
+        for s in await self.call_runtime(self.runtime.runtime.list_pod_sandbox):
             if s.config.uid not in known:
                 log.info("removing orphaned sandbox %s of pod uid %s", s.id, s.config.uid)
-                await asyncio.to_thread(self.runtime.runtime.remove_pod_sandbox, s.id)
+                await self.call_runtime(self.runtime.runtime.remove_pod_sandbox, s.id)

@@ -3,7 +3,8 @@
 Mirrors pkg/kubelet/kuberuntime/kuberuntime_container.go (generateContainerConfig,
 startContainer with the postStart hook, killContainer with preStop then
 StopContainer for the rest of the grace period), kubelet_pods.go (makeEnvironmentVariables
-with fieldRef's downward API, makeMounts for emptyDir and hostPath) and
+with fieldRef's downward API, makeMounts for emptyDir and hostPath; configMap, secret,
+downwardAPI and projected volumes are projected.py's payloads, written by atomic_writer.py) and
 pkg/kubelet/cm/helpers_linux.go (MilliCPUToShares, MilliCPUToQuota).
 ConfigMap and Secret values come from configsources.py. Command and args go to the
 runtime separately: it combines them with the image's Entrypoint and Cmd (oci_spec.py).
@@ -18,8 +19,8 @@ import os
 import urllib.request
 
 from miniapi.core import v1
-from minikubelet import cri, etchosts, expansion
-from minikubelet.configsources import ConfigError, Sources, lookup, write_volume
+from minikubelet import atomic_writer, cri, etchosts, expansion, projected
+from minikubelet.configsources import ConfigError, Sources, lookup
 
 ETC_HOSTS_PATH = "/etc/hosts"
 MIN_SHARES, SHARES_PER_CPU, QUOTA_PERIOD = 2, 1024, 100000
@@ -94,17 +95,44 @@ def make_environment_variables(
     return out
 
 
-def volume_host_path(pod_dir: str, volume: v1.Volume, sources: Sources) -> str:
-    for src, kind, name in ((volume.config_map, "configmap", "kubernetes.io~configmap"),
-                            (volume.secret, "secret", "kubernetes.io~secret")):  # fmt: skip
-        if src is not None:
-            ref = src.name if kind == "configmap" else src.secret_name
-            data = sources.get((kind, ref))
-            if data is None and not src.optional:
-                raise ConfigError(f'{kind} "{ref}" not found')
-            path = os.path.join(pod_dir, "volumes", name, volume.name)
-            write_volume(path, data or {}, src.items)
-            return path
+# The kubelet's directory name per volume plugin (pods/<uid>/volumes/<plugin>/<volume>).
+PLUGIN_DIRS = (("projected", "kubernetes.io~projected"), ("downward_api", "kubernetes.io~downward-api"),
+               ("config_map", "kubernetes.io~configmap"), ("secret", "kubernetes.io~secret"))  # fmt: skip
+
+
+def written_volume_dir(pod_dir: str, volume: v1.Volume) -> str:
+    """Where a configMap/secret/downwardAPI/projected volume's files live; '' for others."""
+    for attr, plugin in PLUGIN_DIRS:
+        if getattr(volume, attr) is not None:
+            return os.path.join(pod_dir, "volumes", plugin, volume.name)
+    return ""
+
+
+def set_up_volume(pod: v1.Pod, pod_dir: str, volume: v1.Volume, sources: Sources) -> str:
+    """SetUp for the volumes made of files: the payload, written atomically."""
+    path = written_volume_dir(pod_dir, volume)
+    try:
+        atomic_writer.write(path, projected.volume_payload(pod, volume, sources) or {})
+    except atomic_writer.PayloadError as err:
+        raise ConfigError(str(err)) from err
+    return path
+
+
+def refresh_volumes(pod: v1.Pod, pod_dir: str, sources: Sources) -> None:
+    """Rewrite the file volumes already set up (a rotated token, an edited ConfigMap), as
+    the volume manager's remount of RequiresRemount plugins; a failure keeps the old files."""
+    for v in pod.spec.volumes:
+        path = written_volume_dir(pod_dir, v)
+        if path and os.path.isdir(path):
+            try:
+                set_up_volume(pod, pod_dir, v, sources)
+            except (ConfigError, OSError):
+                continue
+
+
+def volume_host_path(pod: v1.Pod, pod_dir: str, volume: v1.Volume, sources: Sources) -> str:
+    if written_volume_dir(pod_dir, volume):
+        return set_up_volume(pod, pod_dir, volume, sources)
     if volume.host_path is not None:
         if volume.host_path.type in ("DirectoryOrCreate", "", None):
             os.makedirs(volume.host_path.path, exist_ok=True)
@@ -136,13 +164,13 @@ def make_mounts(
     cluster_domain: str = "",
 ) -> list[tuple[str, str, bool]]:  # fmt: skip
     volumes = {v.name: v for v in pod.spec.volumes
-               if v.host_path or v.empty_dir is not None or v.config_map or v.secret}  # fmt: skip
+               if v.host_path or v.empty_dir is not None or written_volume_dir(pod_dir, v)}  # fmt: skip
     out = []
     for m in c.volume_mounts:
         if m.name in volumes:
             v = volumes[m.name]
-            readonly = m.read_only or bool(v.config_map or v.secret)  # projections are read-only
-            out.append((volume_host_path(pod_dir, v, sources), m.mount_path, readonly))
+            readonly = m.read_only or bool(written_volume_dir(pod_dir, v))  # files: read-only
+            out.append((volume_host_path(pod, pod_dir, v, sources), m.mount_path, readonly))
     if not any(m.mount_path == ETC_HOSTS_PATH for m in c.volume_mounts):
         hosts = ensure_hosts_file(pod, pod_dir, pod_ip, cluster_domain)
         out.append((hosts, ETC_HOSTS_PATH, False))

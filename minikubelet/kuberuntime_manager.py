@@ -25,6 +25,7 @@ from minikubelet.backoff import Backoff
 from minikubelet.configsources import ConfigError
 from minikubelet.dns import Configurer, DNSConfig, parse_resolv_conf
 from minikubelet.image_manager import ImageManager
+from minikubelet.pod_startup_latency_tracker import PodStartupLatencyTracker
 from minikubelet.status import PodRuntimeView, RuntimeContainer
 
 CRASH_LOOP_BACK_OFF = "CrashLoopBackOff"
@@ -106,6 +107,7 @@ class KubeGenericRuntimeManager:
         self.dns = dns or Configurer()
         # The image pull back-off is a Backoff of its own, as the kubelet's imageBackOff.
         self.image_manager = ImageManager(runtime.images, Backoff())
+        self.tracker = PodStartupLatencyTracker()
 
     def host_dns_config(self) -> DNSConfig:
         """The parsed --resolv-conf ('' means none); read per sandbox, as upstream does."""
@@ -130,11 +132,11 @@ class KubeGenericRuntimeManager:
         return os.path.join(self.root_dir, "pods", f"{m.namespace}_{m.name}_{m.uid}")
 
     def sandbox(self, uid: str) -> cri.PodSandbox | None:
-        mine = [s for s in self.runtime.list_pod_sandbox() if s.config.uid == uid]
+        mine = [s for s in self.runtime.list_pod_sandbox(uid) if s.config.uid == uid]
         return max(mine, key=lambda s: s.created_at) if mine else None
 
     def containers(self, uid: str) -> list[cri.ContainerStatus]:
-        return [c for c in self.runtime.list_containers()
+        return [c for c in self.runtime.list_containers(uid)
                 if c.config.labels.get("io.kubernetes.pod.uid") == uid]  # fmt: skip
 
     def get_pod_status(self, pod: v1.Pod, view: PodRuntimeView) -> PodRuntimeView:
@@ -161,7 +163,10 @@ class KubeGenericRuntimeManager:
                 self.runtime.remove_pod_sandbox(sandbox.id)
             config = self.sandbox_config(pod, view.events)
             sandbox = self.runtime.pod_sandbox_status(self.runtime.run_pod_sandbox(config))
+            self.tracker.mark(pod.metadata.uid, "sandbox", time.time())
             view.containers = []
+        else:
+            kc.refresh_volumes(pod, self.pod_dir(pod), sources or {})
         for cid, _reason in actions.containers_to_kill.items():
             self.kill_container(pod, cid, _grace(pod))
         names = [actions.next_init_container] if actions.next_init_container else []
@@ -198,6 +203,7 @@ class KubeGenericRuntimeManager:
         told = len(view.events)
         image_ref, reason, msg = self.image_manager.ensure_image_exists(pod, spec, now,
                                                                         view.events)  # fmt: skip
+        self.tracker.mark(pod.metadata.uid, "image", time.time())
         if reason:
             view.waiting[spec.name] = (reason, msg)
             if len(view.events) > told:  # the manager tells a repeated failure only once
@@ -217,6 +223,7 @@ class KubeGenericRuntimeManager:
             view.waiting[spec.name] = ("CreateContainerError", str(err))
             view.events.append(("Warning", "Failed", f"Error: {err}"))
             return
+        self.tracker.mark(pod.metadata.uid, "created", time.time())
         view.events.append(("Normal", "Created", f"Created container {spec.name}"))
         try:
             self.runtime.start_container(cid)
@@ -224,6 +231,7 @@ class KubeGenericRuntimeManager:
             view.waiting[spec.name] = ("RunContainerError", str(err))
             view.events.append(("Warning", "Failed", f"Error: {err}"))
             return
+        self.tracker.mark(pod.metadata.uid, "started", time.time())
         view.events.append(("Normal", "Started", f"Started container {spec.name}"))
         if spec.lifecycle and spec.lifecycle.post_start:
             error = kc.run_handler(self.runtime, cid, spec.lifecycle.post_start, sandbox.ip, 30)
@@ -254,7 +262,7 @@ class KubeGenericRuntimeManager:
 
     def remove_pod(self, pod: v1.Pod) -> None:
         """Everything the pod left: containers, sandboxes, cgroups, its directory."""
-        for s in self.runtime.list_pod_sandbox():
+        for s in self.runtime.list_pod_sandbox(pod.metadata.uid):
             if s.config.uid == pod.metadata.uid:
                 self.runtime.remove_pod_sandbox(s.id)
         for c in self.containers(pod.metadata.uid):

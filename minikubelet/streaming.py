@@ -5,9 +5,10 @@ else `container not found ("name")` as a 500 before any upgrade),
 pkg/kubelet/cri/streaming/remotecommand/websocket.go and httpstream.go (the channels a
 request opens, resize events) and exec.go (ServeExec: run, then one Status on the error
 channel). The command runs through the OCI runtime's own `exec` (`runc exec` or
-`minicontainer exec`, with `-t` on a pty this process owns for a tty), so both runtimes
-work unchanged; a resize sets the pty's size and sends SIGWINCH, which the runtime
-forwards to the container's terminal; when the client goes away mid-command the command
+`minicontainer exec`; for a tty, a `--process` file whose consoleSize is the first
+resize, on a pty this process owns), so both runtimes work unchanged; a later resize
+sets the pty's size and sends SIGWINCH, which the runtime forwards to the container's
+terminal; when the client goes away mid-command the command
 is SIGKILLed through the runtime's `--pid-file`. Omitted: SPDY/3.1 (only WebSocket v5/v4 is
 served), attach and port-forward, the idle and stream-creation timeouts.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import json
 import os
 import pty
 import signal
@@ -50,18 +52,36 @@ def find_container_id(kubelet: Kubelet, ns: str, pod_name: str, container: str) 
 
 
 def exec_argv(kubelet: Kubelet, cid: str, cmd: list[str], tty: bool, pid_file: str) -> list[str]:
+    """`<runtime> exec`; with a tty, the process comes from a --process file (tty_process)."""
     rs = kubelet.runtime.runtime
-    flags = ["--pid-file", pid_file, *(["-t"] if tty else [])]
-    return [*rs.runtime, "--root", rs.runtime_root, "exec", *flags, cid, *cmd]
+    if tty:
+        process_file = os.path.join(os.path.dirname(pid_file), "process.json")
+        return [*rs.runtime, "--root", rs.runtime_root, "exec", "--pid-file", pid_file,
+                "--process", process_file, cid]  # fmt: skip
+    return [*rs.runtime, "--root", rs.runtime_root, "exec", "--pid-file", pid_file, cid, *cmd]
+
+
+def tty_process(kubelet: Kubelet, cid: str, cmd: list[str]) -> dict:
+    """The exec's OCI process for a tty: the container's own (env, cwd, user, caps) running
+    cmd, as containerd builds an exec spec. Its consoleSize is filled in at start: `runc
+    exec -t` sizes the pty only after the command runs (tty.go's resize in the signal
+    forwarder), so a quick `stty size` saw 0 rows and busybox printed a stale errno
+    ("No child processes"); a consoleSize is applied before the command's execve."""
+    config = os.path.join(kubelet.runtime.runtime.root, "containers", cid, "bundle", "config.json")
+    with open(config) as f:
+        process = json.load(f)["process"]
+    return {**process, "args": cmd, "terminal": True}
 
 
 class ExecSession:
     """One exec: a runtime process wired to the WebSocket's channels."""
 
     def __init__(
-        self, ws: web.WebSocketResponse, opts: sp.Options, argv: list[str], pid_file: str
-    ) -> None:
+        self, ws: web.WebSocketResponse, opts: sp.Options, argv: list[str], pid_file: str,
+        process: dict | None = None,
+    ) -> None:  # fmt: skip
         self.ws, self.opts, self.argv, self.pid_file = ws, opts, argv, pid_file
+        self.process = process  # tty only: written to --process with the pty's size
         self.v5 = ws.ws_protocol == sp.STREAM_PROTOCOL_V5
         self.proc: asyncio.subprocess.Process | None = None
         self.master = -1
@@ -124,6 +144,8 @@ class ExecSession:
         self.master, slave = pty.openpty()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.sized.wait(), FIRST_RESIZE_WAIT)
+        if self.process is not None:
+            self.write_process()
         try:
             self.proc = await asyncio.create_subprocess_exec(
                 *self.argv, env=env, cwd="/", stdin=slave, stdout=slave, stderr=slave,
@@ -132,6 +154,16 @@ class ExecSession:
         finally:
             os.close(slave)  # the master then reads EOF (EIO) once the command's side is gone
         return [self.pump_master()] if self.opts.stdout else []
+
+    def write_process(self) -> None:
+        """The --process file, with the pty's current size as the OCI consoleSize."""
+        rows, cols, _x, _y = struct.unpack(
+            "HHHH", fcntl.ioctl(self.master, termios.TIOCGWINSZ, b"\0" * 8))  # fmt: skip
+        process = dict(self.process or {})
+        if rows and cols:
+            process["consoleSize"] = {"height": rows, "width": cols}
+        with open(os.path.join(os.path.dirname(self.pid_file), "process.json"), "w") as f:
+            json.dump(process, f)
 
     async def pump_master(self) -> None:
         loop = asyncio.get_running_loop()
@@ -225,6 +257,8 @@ async def serve_exec(req: web.Request, kubelet: Kubelet) -> web.StreamResponse:
     await ws.prepare(req)
     with tempfile.TemporaryDirectory(prefix="exec-", dir=kubelet.runtime.runtime.root) as tmp:
         pid_file = os.path.join(tmp, "pid")
-        argv = exec_argv(kubelet, cid, req.query.getall("command", []), opts.tty, pid_file)
-        await ExecSession(ws, opts, argv, pid_file).run()
+        cmd = req.query.getall("command", [])
+        argv = exec_argv(kubelet, cid, cmd, opts.tty, pid_file)
+        process = tty_process(kubelet, cid, cmd) if opts.tty else None
+        await ExecSession(ws, opts, argv, pid_file, process).run()
     return ws

@@ -74,6 +74,22 @@ class Cluster:
             shutil.rmtree(self.dir, ignore_errors=True)
             raise
         self.kubeconfig = os.path.join(self.dir, "kubeconfig")
+        self._service_account_prerequisites()
+
+    def _service_account_prerequisites(self) -> None:
+        """What the serviceaccounts controller and the root-CA publisher give a namespace:
+        the `default` account and kube-root-ca.crt, so pods carrying the ServiceAccount
+        admission's kube-api-access volume can start (no controller manager runs here)."""
+        ca = Path(self.dir, "pki", "ca.crt").read_text()
+        items = [
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}},
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kube-root-ca.crt"},
+             "data": {"ca.crt": ca}},
+        ]  # fmt: skip
+        # `create` tolerates the account the ServiceAccounts admission path may have made.
+        self.kubectl("create", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                             "items": items}), check=False)  # fmt: skip
+        assert self.get_json("/api/v1/namespaces/default/configmaps/kube-root-ca.crt")
 
     def _start_api(self, url: str) -> None:
         self.api = subprocess.Popen(

@@ -11,6 +11,7 @@ import os
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -126,6 +127,7 @@ def test_pod_lifecycle(cluster: Cluster, runtime: str, tmp_path) -> None:
                                                       "periodSeconds": 1},
                                      "lifecycle": {"preStop": {"exec": {"command":
                                          ["sh", "-c", "echo preStop >> /host/events"]}}}})  # fmt: skip
+        with_service_account_token(pod)
         create(cluster, pod)
 
         def running_unready():
@@ -155,6 +157,7 @@ def test_pod_lifecycle(cluster: Cluster, runtime: str, tmp_path) -> None:
         assert (
             kubelet_get(k, "/run/default/web/main?cmd=cat+/data/order", "POST") == "init1\ninit2\n"
         )
+        check_service_account_token(cluster, k)
 
         start = time.monotonic()
         cluster.kubectl("delete", "pod", "web", "--wait=false")
@@ -168,6 +171,34 @@ def test_pod_lifecycle(cluster: Cluster, runtime: str, tmp_path) -> None:
     finally:
         k.stop()
         k.cleanup()
+
+
+SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def with_service_account_token(pod: dict) -> None:
+    """The ServiceAccount admission plugin's own mutation: the kube-api-access-* projected
+    volume in every container (the harness made the account and kube-root-ca.crt)."""
+    import random
+
+    from miniapiserver.admission.plugins.service_account import mount_service_account_token
+
+    pod["spec"]["serviceAccountName"] = "default"
+    mount_service_account_token(pod["spec"], random.Random())
+
+
+def check_service_account_token(cluster: Cluster, k: KubeletProcess) -> None:
+    """The kubelet filled the projected volume: a token the API server takes, the CA, the
+    namespace, behind the atomic writer's ..data link."""
+    ca = Path(cluster.dir, "pki", "ca.crt").read_text()
+    files = f"{SA_DIR}/namespace+{SA_DIR}/ca.crt+{SA_DIR}/token"
+    out = kubelet_get(k, f"/run/default/web/main?cmd=cat+{files}", "POST")
+    assert out.startswith("default" + ca)  # the namespace has no newline; the CA ends in one
+    token = out[len("default" + ca) :]
+    listing = kubelet_get(k, f"/run/default/web/main?cmd=ls&cmd=-a&cmd={SA_DIR}", "POST")
+    assert {"..data", "token", "ca.crt", "namespace"} <= set(listing.split())
+    who = json.loads(cluster.kubectl("auth", "whoami", "--token", token, "-o", "json"))
+    assert who["status"]["userInfo"]["username"] == "system:serviceaccount:default:default"
 
 
 def _status(cluster: Cluster, name: str) -> dict:
