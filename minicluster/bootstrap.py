@@ -1,7 +1,9 @@
 """What kubeadm's phases do once the API server answers: credentials, kubeconfig, kube-dns.
 
 Mirrors kubeadm's certs and kubeconfig phases (a CA and a serving certificate whose SANs
-include the address nodes use, an admin kubeconfig) and its CoreDNS addon phase (the
+include the address nodes use, the ServiceAccount signing key sa.key, an admin kubeconfig for
+the user and one kubeconfig per component with its own token: controller-manager.conf,
+scheduler.conf, kube-proxy.conf, kubelet-<node>.conf) and its CoreDNS addon phase (the
 `kube-dns` Service at the tenth address of the service range, ports "dns" 53/UDP and
 "dns-tcp" 53/TCP). Our DNS server runs on the host, not in a pod, so the Service has no
 selector and a hand-made EndpointSlice points at the host bridge address: each node's
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from pathlib import Path
 
 from miniapiserver.auth import certs
@@ -25,10 +28,70 @@ def credentials(root: Path, t: Topology) -> Credentials:
     return certs.generate(root / "pki", hosts=("127.0.0.1", "localhost", t.bridge_ip))
 
 
+def service_account_key(root: Path) -> Path:
+    """kubeadm's `certs sa` phase: the key that signs ServiceAccount tokens (TokenRequest)."""
+    return certs.service_account_key(root / "pki")
+
+
 def write_kubeconfig(path: Path, server: str, creds: Credentials, name: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(certs.kubeconfig(server, creds.ca_file, creds.token, name=name))
     path.chmod(0o600)
+
+
+def component_identities(t: Topology) -> list[tuple[str, str, str]]:
+    """(kubeconfig file as kubeadm names it, user, groups): one identity per component.
+
+    The users are the ones upstream's default policy binds (system:kube-scheduler,
+    system:kube-controller-manager, system:kube-proxy) and the Node authorizer recognises
+    (system:node:<name> in system:nodes). Hollow nodes share one process, so they keep
+    the admin kubeconfig.
+    """
+    out = [
+        ("controller-manager.conf", "system:kube-controller-manager", ""),
+        ("scheduler.conf", "system:kube-scheduler", ""),
+        ("kube-proxy.conf", "system:kube-proxy", ""),
+    ]
+    out += [(f"kubelet-{n.name}.conf", f"system:node:{n.name}", "system:nodes") for n in t.nodes]
+    return out
+
+
+def component_tokens(token_file: Path, identities: list[tuple[str, str, str]]) -> dict[str, str]:
+    """Add a line to tokens.csv for each user that has none (before the API server reads it);
+    user -> token. `up` again reuses the tokens already there."""
+    tokens: dict[str, str] = {}
+    for line in token_file.read_text().splitlines():
+        fields = line.split(",")
+        if len(fields) >= 2:
+            tokens.setdefault(fields[1], fields[0])
+    lines = []
+    for _, user, groups in identities:
+        if user not in tokens:
+            tokens[user] = secrets.token_hex(16)
+            group_field = f',"{groups}"' if groups else ""
+            lines.append(f"{tokens[user]},{user},{user}{group_field}\n")
+    if lines:
+        with token_file.open("a") as f:
+            f.writelines(lines)
+    return tokens
+
+
+def write_component_kubeconfigs(
+    root: Path,
+    server: str,
+    creds: Credentials,
+    identities: list[tuple[str, str, str]],
+    tokens: dict[str, str],
+    cluster: str,
+) -> dict[str, str]:
+    """kubeadm's kubeconfig phase for the components: file name -> path under root."""
+    out = {}
+    for name, user, _ in identities:
+        path = root / name
+        path.write_text(certs.kubeconfig(server, creds.ca_file, tokens[user], cluster, user))
+        path.chmod(0o600)
+        out[name] = str(path)
+    return out
 
 
 def kube_dns_service(t: Topology) -> dict:
@@ -108,3 +171,24 @@ async def wait_nodes_ready(client, names: set[str], timeout: float, check=None) 
         if loop.time() > deadline:
             raise TimeoutError(f"nodes not Ready after {timeout:.0f}s: {sorted(names - ready)}")
         await asyncio.sleep(0.5)
+
+
+async def wait_default_service_account(client, namespace: str, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    """Wait for what the ServiceAccount admission plugin needs before a pod is accepted in
+    namespace: its `default` ServiceAccount and its `kube-root-ca.crt` ConfigMap (made by the
+    controller manager's serviceaccount and root-ca publisher controllers)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    paths = (
+        f"/api/v1/namespaces/{namespace}/serviceaccounts/default",
+        f"/api/v1/namespaces/{namespace}/configmaps/kube-root-ca.crt",
+    )
+    for path in paths:
+        while True:
+            try:
+                await client.request("GET", path)
+                break
+            except Exception:  # not made yet (404) or a busy API server: ask again
+                if loop.time() > deadline:
+                    raise TimeoutError(f"{path} missing after {timeout:.0f}s") from None
+                await asyncio.sleep(0.2)

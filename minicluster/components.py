@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from minicluster.topology import NodePlan, Topology
 
 PY = sys.executable
+SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"  # kubeadm's default
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class ApiServerFlags:
     ca: str
     tokens: str
     data_dir: str
+    sa_key: str = ""  # kubeadm's sa.key: signs (and verifies) ServiceAccount tokens
 
 
 def apiserver_argv(f: ApiServerFlags, t: Topology) -> list[str]:
@@ -53,18 +55,35 @@ def apiserver_argv(f: ApiServerFlags, t: Topology) -> list[str]:
         PY, "-m", "miniapiserver", "--etcd-servers", f.etcd_servers,
         "--bind-address", f.bind_address, "--secure-port", str(f.secure_port),
         "--tls-cert-file", f.cert, "--tls-private-key-file", f.key, "--client-ca-file", f.ca,
-        "--token-auth-file", f.tokens, "--authorization-mode", "RBAC",
+        "--token-auth-file", f.tokens, "--authorization-mode", "Node,RBAC",
+        "--enable-admission-plugins", "NodeRestriction,ServiceAccount",
         "--service-cluster-ip-range", t.service_cidr, "--data-dir", f.data_dir,
+        *service_account_flags(f),
     ]  # fmt: skip
 
 
-def controller_manager_flags(kubeconfig: str) -> list[str]:
+def service_account_flags(f: ApiServerFlags) -> list[str]:
+    """kubeadm's: one key pair signs and verifies, the in-cluster issuer URL."""
+    if not f.sa_key:
+        return []
+    return [
+        "--service-account-key-file", f.sa_key, "--service-account-signing-key-file", f.sa_key,
+        "--service-account-issuer", SERVICE_ACCOUNT_ISSUER,
+    ]  # fmt: skip
+
+
+def controller_manager_flags(kubeconfig: str, root_ca_file: str) -> list[str]:
     # Grace 40s as before v1.32 keeps a loaded machine's late lease renewals from tainting nodes.
-    return ["--kubeconfig", kubeconfig, "--node-monitor-grace-period", "40s"]
+    # kubeadm's --use-service-account-credentials: each controller as its own ServiceAccount;
+    # --root-ca-file: the bundle published as every namespace's kube-root-ca.crt.
+    return [
+        "--kubeconfig", kubeconfig, "--node-monitor-grace-period", "40s",
+        "--use-service-account-credentials", "--root-ca-file", root_ca_file,
+    ]  # fmt: skip
 
 
-def controller_manager_argv(kubeconfig: str) -> list[str]:
-    return [PY, "-m", "minicontroller", *controller_manager_flags(kubeconfig)]
+def controller_manager_argv(kubeconfig: str, root_ca_file: str) -> list[str]:
+    return [PY, "-m", "minicontroller", *controller_manager_flags(kubeconfig, root_ca_file)]
 
 
 def scheduler_argv(kubeconfig: str) -> list[str]:

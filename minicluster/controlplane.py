@@ -132,20 +132,26 @@ class ControlPlane:
             secure_port=flags.secure_port, tls_cert_file=flags.cert,
             tls_private_key_file=flags.key, client_ca_file=flags.ca,
             authenticator=Authenticator(load_token_file(flags.tokens)),
-            authorization_modes=("RBAC",), service_cluster_ip_range=self.t.service_cidr,
+            authorization_modes=("Node", "RBAC"),
+            enable_admission_plugins=("NodeRestriction", "ServiceAccount"),
+            service_cluster_ip_range=self.t.service_cidr,
+            service_account_signing_key_file=flags.sa_key,
+            service_account_key_files=(flags.sa_key,) if flags.sa_key else (),
+            service_account_issuers=(components.SERVICE_ACCOUNT_ISSUER,) if flags.sa_key else (),
         )  # fmt: skip
         self.apiserver = Running(config)
         await self.apiserver.start()
 
-    def start_controller_manager(self, kubeconfig: str) -> None:
+    def start_controller_manager(self, kubeconfig: str, root_ca_file: str) -> None:
         if self.processes:
             self.children.spawn(
-                "kube-controller-manager", components.controller_manager_argv(kubeconfig)
+                "kube-controller-manager",
+                components.controller_manager_argv(kubeconfig, root_ca_file),
             )
             return
         from minicontroller.__main__ import parse_args, run
 
-        args = parse_args(components.controller_manager_flags(kubeconfig))
+        args = parse_args(components.controller_manager_flags(kubeconfig, root_ca_file))
         self.tasks.append(asyncio.create_task(run(args), name="kube-controller-manager"))
 
     def start_scheduler(self, kubeconfig: str) -> None:

@@ -21,7 +21,7 @@ import traceback
 
 from miniclient.kubeconfig import load_kubeconfig
 from miniclient.rest import Client
-from minicluster import bootstrap, cgroups, cni, components, netns, state
+from minicluster import bootstrap, cgroups, cni, components, dns_identity, netns, preload, state
 from minicluster.children import Children
 from minicluster.components import ApiServerFlags
 from minicluster.controlplane import ControlPlane, free_port, run_dns
@@ -51,6 +51,9 @@ class Supervisor:
         self.t: Topology | None = None
         self.started = time.monotonic()
         self.cp: ControlPlane | None = None
+        # Each component's own kubeconfig (kubeadm's file names); the admin one is the user's.
+        self.confs: dict[str, str] = {}
+        self.ca_file = ""  # the cluster CA: the controller manager publishes it per namespace
 
     def _record_pid(self, name: str, pid: int) -> None:
         self.st.pids[name] = pid
@@ -88,31 +91,43 @@ class Supervisor:
         members = await cp.start_etcd(o.etcd_members)
         self.step("etcd (miniraft)", ",".join(m.client_url for m in members))
         creds = bootstrap.credentials(self.root, t)
+        self.ca_file = str(creds.ca_file)
+        identities = bootstrap.component_identities(t)
+        tokens = bootstrap.component_tokens(creds.token_file, identities)
         flags = ApiServerFlags(
             etcd_servers=",".join(m.client_url for m in members), bind_address=t.bridge_ip,
             secure_port=free_port(t.bridge_ip, prefer=6443), cert=str(creds.cert_file),
             key=str(creds.key_file), ca=str(creds.ca_file), tokens=str(creds.token_file),
-            data_dir=str(self.root),
+            data_dir=str(self.root), sa_key=str(bootstrap.service_account_key(self.root)),
         )  # fmt: skip
         await cp.start_apiserver(flags)
         self.st.api_url = f"https://{t.bridge_ip}:{flags.secure_port}"
         kubeconfig = self.root / "kubeconfig"
         bootstrap.write_kubeconfig(kubeconfig, self.st.api_url, creds, f"minicloud-{o.name}")
         self.st.kubeconfig = str(kubeconfig)
+        self.confs = bootstrap.write_component_kubeconfigs(
+            self.root, self.st.api_url, creds, identities, tokens, f"minicloud-{o.name}"
+        )
         self.step("kube-apiserver (miniapiserver)", self.st.api_url)
         return str(kubeconfig)
 
     def controllers(self, kubeconfig: str) -> None:
         assert self.cp is not None
-        self.cp.start_controller_manager(kubeconfig)
+        self.cp.start_controller_manager(
+            self.confs.get("controller-manager.conf", kubeconfig), self.ca_file
+        )
         self.step("kube-controller-manager (minicontroller)", "watching the API server")
-        self.cp.start_scheduler(kubeconfig)
+        self.cp.start_scheduler(self.confs.get("scheduler.conf", kubeconfig))
         self.step("kube-scheduler (minischeduler)", "watching the API server")
 
     async def dns(self, t: Topology, client: Client) -> None:
         assert self.cp is not None
         await bootstrap.create_kube_dns(client, t)
-        self.st.dns = await self.cp.start_dns(self.st.kubeconfig)
+        conf = await dns_identity.write_kubeconfig(
+            client, self.root / "coredns.conf", self.st.api_url,
+            bootstrap.credentials(self.root, t), f"minicloud-{self.st.options.name}",
+        )  # fmt: skip
+        self.st.dns = await self.cp.start_dns(conf)
         where = f"{t.dns_ip}:53 -> {t.bridge_ip}:53" if self.st.dns else "not available"
         self.step("kube-dns (minicluster.dns)", where)
 
@@ -123,10 +138,12 @@ class Supervisor:
         for n in t.nodes:
             root_dir = self.root / "nodes" / n.name
             conf_dir = cni.write(n, root_dir)
+            kubelet_conf = self.confs.get(f"kubelet-{n.name}.conf", kubeconfig)
             self.children.spawn(f"kubelet-{n.name}", components.kubelet_argv(
-                n, t, kubeconfig, str(root_dir), o.runtime, dns, conf_dir))  # fmt: skip
+                n, t, kubelet_conf, str(root_dir), o.runtime, dns, conf_dir))  # fmt: skip
+            proxy_conf = self.confs.get("kube-proxy.conf", kubeconfig)
             self.children.spawn(f"kube-proxy-{n.name}",
-                                components.kube_proxy_argv(n, t, kubeconfig))  # fmt: skip
+                                components.kube_proxy_argv(n, t, proxy_conf))  # fmt: skip
         if o.hollow_nodes:
             self.children.spawn("hollow-nodes", components.hollow_argv(
                 kubeconfig, o.hollow_nodes, str(self.root / "nodes" / "hollow")))  # fmt: skip
@@ -158,7 +175,10 @@ class Supervisor:
         # Asked while the control plane starts: the answer costs an interpreter start-up.
         kubelet_dns = asyncio.ensure_future(asyncio.to_thread(kubelet_knows_cluster_dns))
         t = self.t = self.make_nodes()
+        roots = [self.root / "nodes" / n.name for n in t.nodes]
+        images = asyncio.ensure_future(asyncio.to_thread(preload.preload_images, roots))
         kubeconfig = await self.control_plane(t)
+        await images
         # The node agents start next: their start-up overlaps the rest of the control plane.
         self.start_nodes(t, kubeconfig, run_dns is not None and await kubelet_dns)
         self.controllers(kubeconfig)
@@ -168,6 +188,8 @@ class Supervisor:
                 client, self.node_names(t), NODE_READY_TIMEOUT, self.children.check
             )
             await self.taint_hollow_nodes(client, t)
+            # The ServiceAccount admission plugin refuses pods until these exist.
+            await bootstrap.wait_default_service_account(client, "default", NODE_READY_TIMEOUT)
         for n in t.nodes:
             self.step(f"node {n.name}", f"Ready, kubelet {n.node_ip}:10250, kube-proxy iptables")
         self.st.ready = True

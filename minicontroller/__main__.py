@@ -5,12 +5,15 @@ client and the shared informer factory, optionally win leader election on the
 kube-system/kube-controller-manager Lease, then start the selected controllers
 and the factory) and its flags (--kubeconfig, --master, --controllers,
 --leader-elect*, --concurrent-deployment-syncs, --concurrent-replicaset-syncs,
---concurrent-service-endpoint-syncs, --max-endpoints-per-slice), plus /healthz and /metrics
+--concurrent-service-endpoint-syncs, --max-endpoints-per-slice,
+--use-service-account-credentials: each controller's client is its own ServiceAccount,
+see clientbuilder.py), plus /healthz and /metrics
 (workqueue metrics under upstream's names) on --bind-address/--port.
 Controllers available: deployment, endpointslice, replicaset,
 garbage-collector-controller (--concurrent-gc-syncs), namespace-controller
 (--concurrent-namespace-syncs), node-lifecycle-controller (--node-monitor-period,
---node-monitor-grace-period, as Go durations like 5s), serviceaccount-controller.
+--node-monitor-grace-period, as Go durations like 5s), serviceaccount-controller,
+root-ca-certificate-publisher-controller (--root-ca-file).
 Omitted: the secure serving port, the service-account token controller and every other
 controller.
 """
@@ -32,12 +35,14 @@ from miniclient.informers import SharedInformerFactory
 from miniclient.kubeconfig import ConfigError, build_config_from_flags
 from miniclient.leaderelection import LeaderElectionConfig, LeaderElector, LeaseLock
 from miniclient.rest import Client
+from minicontroller.clientbuilder import SAControllerClientBuilder
 from minicontroller.deployment import DeploymentController
 from minicontroller.endpointslice import EndpointSliceController
 from minicontroller.garbagecollector import GarbageCollector
 from minicontroller.namespace import NamespaceController
 from minicontroller.nodelifecycle import NodeLifecycleController
 from minicontroller.replicaset import ReplicaSetController
+from minicontroller.rootcacertpublisher import Publisher
 from minicontroller.serviceaccount import ServiceAccountsController
 
 KNOWN_CONTROLLERS = (
@@ -48,6 +53,7 @@ KNOWN_CONTROLLERS = (
     "namespace-controller",
     "node-lifecycle-controller",
     "serviceaccount-controller",
+    "root-ca-certificate-publisher-controller",
 )
 
 
@@ -71,6 +77,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--node-monitor-period", type=duration_flag, default=5.0)
     # 50s since v1.32 (it was 40s before), the version /version reports.
     p.add_argument("--node-monitor-grace-period", type=duration_flag, default=50.0)
+    p.add_argument(
+        "--use-service-account-credentials",
+        action="store_true",
+        help="run each controller with the token of its own ServiceAccount in kube-system",
+    )
+    p.add_argument(
+        "--root-ca-file",
+        default="",
+        help="the CA bundle published as each namespace's kube-root-ca.crt ConfigMap",
+    )
     p.add_argument("--bind-address", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="/healthz and /metrics (0: off)")
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity")
@@ -122,41 +138,59 @@ async def serve(args: argparse.Namespace, controllers: list) -> web.AppRunner | 
 async def run(args: argparse.Namespace) -> None:
     names = selected(args.controllers)
     config = build_config_from_flags(args.master, args.kubeconfig)
-    async with Client(config) as client:
-        factory = SharedInformerFactory(client)
+    async with Client(config) as root:
+        # The shared informers list and watch with the manager's own identity, as upstream's.
+        factory = SharedInformerFactory(root)
+        builder = SAControllerClientBuilder(root, config)
+        clients = {n: root for n in names}
+        if args.use_service_account_credentials:
+            clients = {n: await builder.client(n) for n in names}
         controllers = []
         workers = []
         if "deployment" in names:
-            dc = DeploymentController(client, factory)
+            dc = DeploymentController(clients["deployment"], factory)
             controllers.append(dc)
             workers.append((dc, args.concurrent_deployment_syncs))
         if "endpointslice" in names:
-            eps = EndpointSliceController(client, factory, args.max_endpoints_per_slice)
+            eps = EndpointSliceController(
+                clients["endpointslice"], factory, args.max_endpoints_per_slice
+            )
             controllers.append(eps)
             workers.append((eps, args.concurrent_service_endpoint_syncs))
         if "replicaset" in names:
-            rs = ReplicaSetController(client, factory)
+            rs = ReplicaSetController(clients["replicaset"], factory)
             controllers.append(rs)
             workers.append((rs, args.concurrent_replicaset_syncs))
         if "garbage-collector-controller" in names:
-            gc = GarbageCollector(client, factory)
+            gc = GarbageCollector(clients["garbage-collector-controller"], factory)
             controllers.append(gc)
             workers.append((gc, args.concurrent_gc_syncs))
         if "namespace-controller" in names:
-            nc = NamespaceController(client, factory)
+            nc = NamespaceController(clients["namespace-controller"], factory)
             controllers.append(nc)
             workers.append((nc, args.concurrent_namespace_syncs))
         if "node-lifecycle-controller" in names:
             nlc = NodeLifecycleController(
-                client, factory, args.node_monitor_period, args.node_monitor_grace_period
+                clients["node-lifecycle-controller"],
+                factory,
+                args.node_monitor_period,
+                args.node_monitor_grace_period,
             )
             controllers.append(nlc)
             # Upstream's taint eviction runs its node-update workers in parallel too.
             workers.append((nlc, 8))
         if "serviceaccount-controller" in names:
-            sac = ServiceAccountsController(client, factory)
+            sac = ServiceAccountsController(clients["serviceaccount-controller"], factory)
             controllers.append(sac)
             workers.append((sac, 1))  # startServiceAccountController runs one worker
+        # Upstream starts the publisher only when it has a root CA to publish.
+        if "root-ca-certificate-publisher-controller" in names and args.root_ca_file:
+            with open(args.root_ca_file) as f:
+                pub = Publisher(
+                    clients["root-ca-certificate-publisher-controller"], factory, f.read()
+                )
+            controllers.append(pub)
+            workers.append((pub, 1))
         runner = await serve(args, controllers)
 
         async def start_controllers() -> None:
@@ -173,7 +207,7 @@ async def run(args: argparse.Namespace) -> None:
             elector = LeaderElector(
                 LeaderElectionConfig(
                     lock=LeaseLock(
-                        client,
+                        root,
                         args.leader_elect_resource_namespace,
                         args.leader_elect_resource_name,
                         identity,
@@ -194,6 +228,7 @@ async def run(args: argparse.Namespace) -> None:
             raise SystemExit("minicontroller: leaderelection lost")
         finally:
             await factory.shutdown()
+            await builder.close()
             if runner is not None:
                 await runner.cleanup()
 

@@ -153,6 +153,42 @@ def test_nodes_are_ready_with_their_pod_cidrs(cluster: Cluster) -> None:
     st = cluster.state()
     assert st.ready and state.pid_alive(st.supervisor_pid)
     assert ready["node1"] != ready["node2"]
+    # kubeadm's sa.key: TokenRequest issues tokens the API server accepts (the kubelet's
+    # projected kube-api-access volumes depend on it).
+    token = cluster.kubectl("create", "token", "default").strip()
+    who = json.loads(cluster.kubectl("auth", "whoami", "--token", token, "-o", "json"))
+    assert who["status"]["userInfo"]["username"] == "system:serviceaccount:default:default"
+
+
+def test_each_component_runs_as_itself(cluster: Cluster) -> None:
+    """kubeadm's per-component kubeconfigs: the kubelet is system:node:<name>, held to its own
+    objects by the Node authorizer and NodeRestriction; the others get only their roles."""
+
+    def as_(conf: str, *args: str) -> subprocess.CompletedProcess:
+        argv = ["kubectl", "--kubeconfig", str(cluster.root / conf), *args]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+
+    who = json.loads(as_("kubelet-node1.conf", "auth", "whoami", "-o", "json").stdout)
+    assert who["status"]["userInfo"]["username"] == "system:node:node1"
+    assert "system:nodes" in who["status"]["userInfo"]["groups"]
+    out = as_("kubelet-node1.conf", "get", "secrets", "-n", "kube-system")
+    want = (
+        'User "system:node:node1" cannot list resource "secrets" in API group "" in the '
+        'namespace "kube-system": No Object name found'
+    )
+    assert out.returncode != 0 and want in out.stderr, out.stderr
+    out = as_("kubelet-node1.conf", "label", "node", "node2", "e2e-owner=node1")
+    assert 'node "node1" is not allowed to modify node "node2"' in out.stderr, out.stderr
+    for conf, question, allowed in [
+        ("scheduler.conf", ["create", "pods", "--subresource=binding"], "yes"),
+        ("scheduler.conf", ["delete", "nodes"], "no"),
+        ("controller-manager.conf", ["create", "pods"], "no"),  # its controllers do, as SAs
+        ("kube-proxy.conf", ["watch", "endpointslices.discovery.k8s.io"], "yes"),
+        ("kube-proxy.conf", ["get", "secrets"], "no"),
+    ]:
+        assert as_(conf, "auth", "can-i", *question).stdout.strip() == allowed, (conf, question)
+    # --use-service-account-credentials: the controllers' ServiceAccounts were created.
+    assert cluster.get("serviceaccount", "replicaset-controller", "-n", "kube-system")
 
 
 def _answers(cluster: Cluster, url: str, tries: int) -> list[str]:

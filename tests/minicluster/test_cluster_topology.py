@@ -90,8 +90,9 @@ def test_node_command_lines_parse_with_the_components_own_flags() -> None:
     args = kubelet_args(argv[3:])
     assert (args.node_ip, args.address, args.pod_cidr) == (n.node_ip, n.node_ip, n.pod_cidr)
     assert args.container_runtime_endpoint == "runc" and args.cni_conf_dir == "/r/cni/net.d"
-    controller = controller_args(components.controller_manager_flags("/k"))
+    controller = controller_args(components.controller_manager_flags("/k", "/ca.crt"))
     assert controller.node_monitor_grace_period == 40.0
+    assert controller.root_ca_file == "/ca.crt" and controller.use_service_account_credentials
 
 
 def test_kube_proxy_command_line_parses(tmp_path) -> None:  # type: ignore[no-untyped-def]
