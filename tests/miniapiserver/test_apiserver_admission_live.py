@@ -43,6 +43,7 @@ class WebhookServer:
         self.creds = certs.generate(Path(workdir) / "wh", ("127.0.0.1", "hooks.wh.svc"))
         self.ca_bundle = base64.b64encode(self.creds.ca_file.read_bytes()).decode()
         self.requests: list[dict] = []
+        self.counted: list[int] = []  # containers seen by /count, call after call
         self.loop = asyncio.new_event_loop()
         started = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(started,), daemon=True)
@@ -53,7 +54,7 @@ class WebhookServer:
         asyncio.set_event_loop(self.loop)
         app = web.Application()
         for path, handler in (("/mutate", self.mutate), ("/validate", self.validate),
-                              ("/slow", self.slow), ("/badpatch", self.badpatch)):  # fmt: skip
+                              ("/slow", self.slow), ("/badpatch", self.badpatch), ("/count", self.count)):  # fmt: skip
             app.router.add_post(path, handler)
         import ssl
 
@@ -90,6 +91,16 @@ class WebhookServer:
             patch.append(
                 {"op": "add", "path": "/metadata/labels", "value": {"mutated-by": "webhook"}}
             )
+        raw = base64.b64encode(json.dumps(patch).encode()).decode()
+        return self.answer(req, allowed=True, patch=raw, patchType="JSONPatch")
+
+    async def count(self, http: web.Request) -> web.Response:
+        """Labels the pod with how many containers it has when this webhook sees it."""
+        req = (await http.json())["request"]
+        n = len(req["object"]["spec"]["containers"])
+        self.counted.append(n)
+        labels = {**(req["object"]["metadata"].get("labels") or {}), "containers": str(n)}
+        patch = [{"op": "add", "path": "/metadata/labels", "value": labels}]
         raw = base64.b64encode(json.dumps(patch).encode()).decode()
         return self.answer(req, allowed=True, patch=raw, patchType="JSONPatch")
 
@@ -307,6 +318,33 @@ def test_failure_policy_timeout_and_bad_patch(http, hooks) -> None:  # type: ign
     finally:
         for p in paths:
             http("DELETE", p)
+
+
+def test_reinvocation_if_needed(http, hooks) -> None:  # type: ignore[no-untyped-def]
+    """A webhook with reinvocationPolicy IfNeeded runs again after a later one added a
+    container, so its label counts the sidecar too (upstream's reinvocation)."""
+    ns = namespace(http, "reinvoke")
+    base = f"https://127.0.0.1:{hooks.port}"
+    config = configuration("MutatingWebhookConfiguration", "count", "reinvoke",
+                           {"url": base + "/count", "caBundle": hooks.ca_bundle},
+                           reinvocationPolicy="IfNeeded")  # fmt: skip
+    sidecar = configuration("MutatingWebhookConfiguration", "sidecar", "reinvoke",
+                            {"url": base + "/mutate", "caBundle": hooks.ca_bundle})  # fmt: skip
+    config["webhooks"].append(sidecar["webhooks"][0])
+    path = install(http, config)
+    try:
+        mutated = eventually(
+            lambda: create_pod(http, ns, "p", dry_run=True)[1]["spec"]["containers"][1:]
+        )
+        assert mutated, "the webhooks never saw the pod"
+        hooks.counted.clear()
+        code, pod = create_pod(http, ns, "p")
+        assert code == 201, pod
+        assert [c["name"] for c in pod["spec"]["containers"]] == ["c", "sidecar"]
+        assert pod["metadata"]["labels"]["containers"] == "2"
+        assert hooks.counted == [1, 2]  # called, then called again once the sidecar was in
+    finally:
+        http("DELETE", path)
 
 
 def test_webhook_behind_a_service(http, hooks) -> None:  # type: ignore[no-untyped-def]

@@ -7,8 +7,11 @@ an invalid patch is a 500) and validating/dispatcher.go (webhooks called in para
 any denial refuses). failurePolicy Ignore skips a webhook that cannot be called or
 answers nonsense; Fail (the default) turns that into a 500 InternalError. A dry run
 never reaches a webhook whose sideEffects are not None / NoneOnDryRun.
-Omitted: reinvocationPolicy IfNeeded (each mutating webhook is called once), audit
-annotations, warnings headers.
+reinvocationPolicy IfNeeded (reinvocation.go, the dispatcher's webhookReinvokeContext):
+a mutating webhook that ran before a later webhook changed the object is called once
+more, after the first pass, so it sees the final object. Omitted: re-running the
+built-in mutating plugins in that second pass (ours all run before the webhooks and
+would not change the object again), audit annotations, warnings headers.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from miniapi import errors
@@ -34,6 +37,7 @@ Hook = MutatingWebhook | ValidatingWebhook
 Caller = Callable[[Hook, dict[str, Any]], Awaitable[bytes]]
 NamespaceLabels = Callable[[str], Awaitable[dict[str, str] | None]]
 IGNORE = "Ignore"
+IF_NEEDED = "IfNeeded"
 SIDE_EFFECT_FREE = ("None", "NoneOnDryRun")
 
 
@@ -72,8 +76,25 @@ async def _ask(h: Hook, a: Attributes, mutating: bool, caller: Caller) -> review
 async def dispatch_mutating(
     hooks: list[MutatingWebhook], a: Attributes, caller: Caller, ns_labels: NamespaceLabels
 ) -> None:
-    """mutatingDispatcher.Dispatch: in order; each patch changes what the next one sees."""
-    for h in hooks:
+    """mutatingDispatcher.Dispatch: in order; each patch changes what the next one sees.
+    The IfNeeded webhooks that a later change made stale are called once more."""
+    stale = await _mutating_pass(hooks, range(len(hooks)), a, caller, ns_labels)
+    if stale:
+        await _mutating_pass(hooks, sorted(stale), a, caller, ns_labels)
+
+
+async def _mutating_pass(
+    hooks: list[MutatingWebhook],
+    which: Iterable[int],
+    a: Attributes,
+    caller: Caller,
+    ns_labels: NamespaceLabels,
+) -> set[int]:
+    """Call hooks[i] for i in which; return the IfNeeded ones a later patch changed."""
+    invoked: list[int] = []  # AddReinvocableWebhookToPreviouslyInvoked
+    stale: set[int] = set()
+    for i in which:
+        h = hooks[i]
         if not await should_call(h, a, ns_labels):
             continue
         result = await _ask(h, a, True, caller)
@@ -81,14 +102,24 @@ async def dispatch_mutating(
             continue
         if not result.allowed:
             raise review.to_status_err(h.name, result.status)
-        if result.patch is not None:
-            try:
-                patched = apply_json_patch(a.object, result.patch)
-            except PatchError as e:
-                raise errors.new_internal_error(str(e)) from None
-            if not isinstance(patched, dict):
-                raise errors.new_internal_error("the patched object is not an object")
-            a.object = patched
+        if result.patch is not None and _apply(a, result.patch):
+            stale.update(invoked)  # RequireReinvokingPreviouslyInvokedPlugins
+        if h.reinvocation_policy == IF_NEEDED:
+            invoked.append(i)
+    return stale
+
+
+def _apply(a: Attributes, patch: list[Any]) -> bool:
+    """Apply a webhook's JSONPatch to the request's object; True when it changed it."""
+    try:
+        patched = apply_json_patch(a.object, patch)
+    except PatchError as e:
+        raise errors.new_internal_error(str(e)) from None
+    if not isinstance(patched, dict):
+        raise errors.new_internal_error("the patched object is not an object")
+    changed = patched != a.object
+    a.object = patched
+    return changed
 
 
 async def dispatch_validating(
