@@ -50,6 +50,7 @@ from miniapiserver.storage.interfaces import (
 log = logging.getLogger(__name__)
 
 BLOCK_TIMEOUT = 3.0  # watch_cache.go's blockTimeout
+PROGRESS_RETRY = 0.5  # seconds between progress requests while a read waits for the cache
 
 
 def key_matches(prefix: str, key: str) -> bool:
@@ -300,18 +301,25 @@ class Cacher:
         await asyncio.wait_for(self.ready.wait(), timeout=30)
         if self.cache.resource_version >= rv:
             return
-        # Nothing of this resource may have changed since: ask the store for a progress
-        # notification, which moves the cache to the store's revision (upstream's
-        # RequestWatchProgress for consistent reads).
-        if self._progress.empty():
-            self._progress.put_nowait(None)
-        try:
-            async with self._changed:
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self.cache.resource_version >= rv), timeout
-                )
-        except TimeoutError:
-            raise errors.too_large_resource_version(rv, self.cache.resource_version) from None
+        # Ask for a progress notification, which moves the cache to the store's revision
+        # (RequestWatchProgress); an old etcd's answer is dropped while events are queued
+        # (etcd3_watcher.py), so ask again now and then.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.cache.resource_version < rv:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise errors.too_large_resource_version(rv, self.cache.resource_version)
+            if self._progress.empty():
+                self._progress.put_nowait(None)
+            try:
+                async with self._changed:
+                    await asyncio.wait_for(
+                        self._changed.wait_for(lambda: self.cache.resource_version >= rv),
+                        min(left, PROGRESS_RETRY),
+                    )
+            except TimeoutError:
+                continue
 
     async def watch(self, key: str, rv: int, pred: SelectionPredicate = EVERYTHING) -> CacheWatcher:
         """A watcher from rv (0: the current objects as ADDED first).

@@ -128,8 +128,24 @@ class Client:
         request = rpc_pb2.RangeRequest(key=key, range_end=range_end, revision=revision, limit=limit)
         return await self._call(self.kv.Range, request)
 
-    async def count(self, key: bytes, range_end: bytes) -> int:
-        request = rpc_pb2.RangeRequest(key=key, range_end=range_end, count_only=True)
+    async def any_modified_since(
+        self, key: bytes, range_end: bytes, revision: int, min_mod_revision: int
+    ) -> bool:
+        """Whether a key of the range at revision was last written at min_mod_revision or later.
+
+        keys_only with limit 1, not count_only: etcd counts before it applies the
+        revision filters, so a count would include every key.
+        """
+        request = rpc_pb2.RangeRequest(
+            key=key, range_end=range_end, revision=revision, limit=1, keys_only=True,
+            min_mod_revision=min_mod_revision,
+        )  # fmt: skip
+        return bool((await self._call(self.kv.Range, request)).kvs)
+
+    async def count(self, key: bytes, range_end: bytes, revision: int = 0) -> int:
+        request = rpc_pb2.RangeRequest(
+            key=key, range_end=range_end, revision=revision, count_only=True
+        )
         return (await self._call(self.kv.Range, request)).count
 
     async def txn(

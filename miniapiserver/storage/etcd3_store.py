@@ -34,6 +34,7 @@ from miniapiserver.etcd.client import (
 from miniapiserver.storage import errors
 from miniapiserver.storage.continue_token import decode_continue, encode_continue
 from miniapiserver.storage.etcd3_watcher import watch_range
+from miniapiserver.storage.feature import supports_request_watch_progress
 from miniapiserver.storage.interfaces import (
     EVERYTHING,
     Obj,
@@ -111,6 +112,17 @@ class Store:
             (self.path_prefix + p.strip("/") + "/").encode(): t
             for p, t in (transformers or {}).items()
         }
+        self._progress_ordered: bool | None = None
+
+    async def request_watch_progress_supported(self) -> bool:
+        """Whether a progress answer never runs ahead of the watch's events (feature.py)."""
+        if self._progress_ordered is None:
+            try:
+                version = (await self.client.status()).version
+            except EtcdError:
+                return False  # not cached: asked again by the next watch
+            self._progress_ordered = supports_request_watch_progress(version)
+        return self._progress_ordered
 
     def _transformer(self, k: bytes) -> Transformer | None:
         for prefix, t in self.transformers.items():

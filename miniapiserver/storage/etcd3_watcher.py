@@ -8,7 +8,9 @@ delete DELETED carrying the previous value at the deletion revision. With a
 selector, an object that starts or stops matching is ADDED or DELETED for this
 watcher (watcher.go's transform). A compacted start revision raises the 410
 "too old resource version" StorageError. A progress notification (asked for through
-`progress`) becomes a BOOKMARK event carrying the store's revision.
+`progress`) becomes a BOOKMARK event carrying the store's revision, but from an etcd
+whose answer may run ahead of queued events (storage/feature.py) only once a range read
+shows nothing is pending; otherwise it is dropped (the next one is checked again).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from miniapiserver.etcd.client import prefix_end
+from miniapiserver.etcd.client import EtcdError, prefix_end
 from miniapiserver.storage import errors
 from miniapiserver.storage.interfaces import (
     ADDED,
@@ -100,16 +102,73 @@ async def watch_range(
                 yield Event(ADDED, obj, kv.mod_revision)
         start = resp.header.revision + 1
     range_end = prefix_end(key_prefix.encode()) if recursive else b""
-    async for wresp in client.watch(key_prefix.encode(), range_end, start, progress):
-        if wresp.compact_revision:
-            raise errors.too_old_resource_version(rv, wresp.compact_revision)
-        if wresp.canceled:
-            raise errors.StorageError(errors.ERR_UNREACHABLE, key_prefix, wresp.cancel_reason)
-        if not wresp.events and not wresp.created and wresp.header.revision:
-            # A progress notification: nothing changed here up to this revision.
-            yield Event(BOOKMARK, {}, wresp.header.revision)
-            continue
-        for ev in wresp.events:
-            out = transform(*parse_event(ev, store.decode_kv), pred)
-            if out is not None:
-                yield out
+    delivered = start - 1  # every event of the range up to here has been yielded
+    # Whether this store's progress answers need checking, and if so how many keys the
+    # range held at `delivered`: asked beside the watch, not before it, so the watch starts
+    # at once; awaited at the first progress answer. Later counts follow the events.
+    baseline = None
+    if progress is not None:
+        baseline = asyncio.ensure_future(_baseline(store, key_prefix, range_end, delivered))
+    created = 0  # keys created minus keys deleted by the events since `baseline`
+    try:
+        async for wresp in client.watch(key_prefix.encode(), range_end, start, progress):
+            if wresp.compact_revision:
+                raise errors.too_old_resource_version(rv, wresp.compact_revision)
+            if wresp.canceled:
+                raise errors.StorageError(errors.ERR_UNREACHABLE, key_prefix, wresp.cancel_reason)
+            if not wresp.events and not wresp.created and wresp.header.revision:
+                # A progress notification: nothing changed here up to this revision.
+                rev = wresp.header.revision
+                if rev > delivered and baseline is not None:
+                    keys = await baseline
+                    if keys is not None and not await _caught_up(
+                        store, key_prefix, range_end, delivered, keys + created, rev
+                    ):
+                        continue  # events below rev are still on their way
+                    delivered = rev
+                yield Event(BOOKMARK, {}, rev)
+                continue
+            for ev in wresp.events:
+                delivered = max(delivered, ev.kv.mod_revision)
+                created += _key_count_change(ev)
+                out = transform(*parse_event(ev, store.decode_kv), pred)
+                if out is not None:
+                    yield out
+    finally:
+        if baseline is not None:
+            baseline.cancel()
+
+
+async def _baseline(store: Store, key_prefix: str, range_end: bytes, rev: int) -> int | None:
+    """None when the store's progress answers keep to the event order, else the keys at rev."""
+    if await store.request_watch_progress_supported():
+        return None
+    return await store.client.count(key_prefix.encode(), range_end, rev)
+
+
+def _key_count_change(ev) -> int:  # type: ignore[no-untyped-def]
+    """-1 for a delete, +1 for a put that created its key, else 0."""
+    if ev.type == _DELETE:
+        return -1
+    return 1 if ev.kv.create_revision == ev.kv.mod_revision else 0
+
+
+async def _caught_up(
+    store: Store, key_prefix: str, range_end: bytes, delivered: int, keys: int, rev: int
+) -> bool:
+    """Whether the range has no change in (delivered, rev] that the watch has not yet sent.
+
+    An old etcd answers a progress request with its current revision at once, ahead of the
+    events still queued for this watch (etcd issue 15220): trusting it would move a watch
+    cache past events it has not seen, and every bookmarked watcher would then drop them.
+    The range at rev holding no key written after `delivered`, and as many keys as it held
+    at `delivered`, means no put or delete is pending (a key both created and deleted in
+    between is not seen). A failed read counts as not caught up: the next answer is checked.
+    """
+    key = key_prefix.encode()
+    try:
+        if await store.client.any_modified_since(key, range_end, rev, delivered + 1):
+            return False
+        return await store.client.count(key, range_end, rev) == keys
+    except EtcdError:
+        return False
