@@ -242,6 +242,13 @@ def _has_reason(err: BaseException, reason: str) -> bool:
     return reason_for_error(err) == reason
 
 
+def has_status_cause(err: BaseException, cause_type: str) -> bool:
+    """HasStatusCause: the error is a Status whose details carry a cause of that type."""
+    if not isinstance(err, StatusError) or err.status.details is None:
+        return False
+    return any(c.type == cause_type for c in err.status.details.causes or [])
+
+
 def is_not_found(err: BaseException) -> bool:
     return _has_reason(err, REASON_NOT_FOUND)
 

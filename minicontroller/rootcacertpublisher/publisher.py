@@ -92,11 +92,8 @@ class Publisher:
             await self.cm_client.update(replace(cm, metadata=meta, data=want))
         except errors.StatusError as e:
             # AlreadyExists: our cache lagged. Forbidden: the namespace began terminating.
-            if not (errors.is_already_exists(e) or _namespace_terminating(e)):
+            if not (
+                errors.is_already_exists(e)
+                or errors.has_status_cause(e, corev1.NAMESPACE_TERMINATING_CAUSE)
+            ):
                 raise
-
-
-def _namespace_terminating(e: errors.StatusError) -> bool:
-    details = e.status.details
-    causes = details.causes if details is not None else []
-    return any(c.type == corev1.NAMESPACE_TERMINATING_CAUSE for c in causes)

@@ -80,13 +80,10 @@ class ServiceAccountsController:
                 await self.sa_client.create(sa, name)
             except errors.StatusError as e:
                 # AlreadyExists: our cache lagged. Forbidden: the namespace began terminating.
-                if not (errors.is_already_exists(e) or _namespace_terminating(e)):
+                if not (
+                    errors.is_already_exists(e)
+                    or errors.has_status_cause(e, corev1.NAMESPACE_TERMINATING_CAUSE)
+                ):
                     failures.append(e)
         if failures:
             raise failures[0]
-
-
-def _namespace_terminating(e: errors.StatusError) -> bool:
-    details = e.status.details
-    causes = details.causes if details is not None else []
-    return any(c.type == corev1.NAMESPACE_TERMINATING_CAUSE for c in causes)
