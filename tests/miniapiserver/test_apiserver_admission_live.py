@@ -17,16 +17,14 @@ import json
 import os
 import socket
 import tempfile
-import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import urllib3
 from aiohttp import web
 
-from miniapiserver.auth import certs
+from .https_peer import HttpsPeer
 
 LABEL = f"h8-webhook-{uuid.uuid4().hex[:6]}"
 POD = {
@@ -36,42 +34,15 @@ POD = {
 }
 
 
-class WebhookServer:
+class WebhookServer(HttpsPeer):
     """An aiohttp HTTPS webhook on its own thread and event loop."""
 
     def __init__(self, workdir: str) -> None:
-        self.creds = certs.generate(Path(workdir) / "wh", ("127.0.0.1", "hooks.wh.svc"))
-        self.ca_bundle = base64.b64encode(self.creds.ca_file.read_bytes()).decode()
         self.requests: list[dict] = []
         self.counted: list[int] = []  # containers seen by /count, call after call
-        self.loop = asyncio.new_event_loop()
-        started = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(started,), daemon=True)
-        self.thread.start()
-        assert started.wait(10)
-
-    def _run(self, started: threading.Event) -> None:
-        asyncio.set_event_loop(self.loop)
-        app = web.Application()
-        for path, handler in (("/mutate", self.mutate), ("/validate", self.validate),
-                              ("/slow", self.slow), ("/badpatch", self.badpatch), ("/count", self.count)):  # fmt: skip
-            app.router.add_post(path, handler)
-        import ssl
-
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.creds.cert_file, self.creds.key_file)
-        self.runner = web.AppRunner(app)
-        self.loop.run_until_complete(self.runner.setup())
-        site = web.TCPSite(self.runner, "127.0.0.1", 0, ssl_context=ctx)
-        self.loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        started.set()
-        self.loop.run_forever()
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
+        routes = {"/mutate": self.mutate, "/validate": self.validate, "/slow": self.slow,
+                  "/badpatch": self.badpatch, "/count": self.count}  # fmt: skip
+        super().__init__(workdir, routes, ("127.0.0.1", "hooks.wh.svc"))
 
     @staticmethod
     def answer(request: dict, **response) -> web.Response:  # type: ignore[no-untyped-def]

@@ -11,27 +11,22 @@ webhook_converter.go (uid, status, count, apiVersion, metadata).
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import json
 import os
 import shutil
 import socket
-import ssl
 import tempfile
-import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import urllib3
 from aiohttp import web
 
 from miniapiserver.apiextensions import conversion as conv
-from miniapiserver.auth import certs
 
 from .admission_plugin_server import plugin_server
+from .https_peer import HttpsPeer
 
 SUFFIX = uuid.uuid4().hex[:6]
 GROUP = f"conv{SUFFIX}.example.com"
@@ -51,40 +46,14 @@ def to_v1alpha1(obj: dict) -> dict:
     return obj
 
 
-class ConversionWebhook:
+class ConversionWebhook(HttpsPeer):
     """An aiohttp HTTPS conversion webhook on its own thread and event loop."""
 
     def __init__(self, workdir: str) -> None:
-        self.creds = certs.generate(Path(workdir) / "wh", ("127.0.0.1",))
-        self.ca_bundle = base64.b64encode(self.creds.ca_file.read_bytes()).decode()
         self.reviews: list[dict] = []
-        self.loop = asyncio.new_event_loop()
-        started = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(started,), daemon=True)
-        self.thread.start()
-        assert started.wait(10)
-
-    def _run(self, started: threading.Event) -> None:
-        asyncio.set_event_loop(self.loop)
-        app = web.Application()
-        app.router.add_post("/convert", self.convert)
-        app.router.add_post("/wronguid", self.wrong_uid)
-        app.router.add_post("/notjson", self.not_json)
-        app.router.add_post("/rename", self.rename)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.creds.cert_file, self.creds.key_file)
-        self.runner = web.AppRunner(app)
-        self.loop.run_until_complete(self.runner.setup())
-        site = web.TCPSite(self.runner, "127.0.0.1", 0, ssl_context=ctx)
-        self.loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        started.set()
-        self.loop.run_forever()
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
+        routes = {"/convert": self.convert, "/wronguid": self.wrong_uid,
+                  "/notjson": self.not_json, "/rename": self.rename}  # fmt: skip
+        super().__init__(workdir, routes)
 
     def converted(self, req: dict) -> list[dict]:
         out = []
