@@ -156,7 +156,7 @@ def test_served_as_json_and_protobuf(apiserver) -> None:  # type: ignore[no-unty
     assert pb.Document.FromString(r.data).swagger == "2.0"
 
 
-@pytest.mark.skipif(not KUBECTL_127.exists(), reason="kubectl 1.27 is not installed")
+@pytest.mark.tool(str(KUBECTL_127))  # the dispatcher's 1.27: reads /openapi/v2
 def test_kubectl_1_27_explain_apply_create(apiserver, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     def k(*args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
         return apiserver.kubectl(*args, stdin=stdin, check=False, env={"PATH": str(tmp_path)})
