@@ -33,6 +33,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# Debian's kubectl 1.20 beside the preinstalled dispatcher, for the oldest-client test:
+# unpacked with dpkg -x, not installed (the package conflicts with the dispatcher).
+k120=/opt/kubernetes-client-1.20
+if [ ! -x "$k120/usr/bin/kubectl" ] && [ "$(id -u)" = 0 ]; then
+  tmp="$(mktemp -d)"
+  chown _apt "$tmp" 2>/dev/null || true
+  (cd "$tmp" && { apt-get download -qq kubernetes-client 2>/dev/null ||
+    { apt-get update -qq && apt-get download -qq kubernetes-client; }; })
+  mkdir -p "$k120" && dpkg -x "$tmp"/kubernetes-client_*.deb "$k120"
+  rm -rf "$tmp"
+fi
+
 stamp=.venv/.minicloud-stamp
 if [ ! -x .venv/bin/python ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: creating .venv with the pinned dependencies"

@@ -114,14 +114,15 @@ class CRDHandler:
 
     async def _follow(self, watcher, rv: int) -> int:  # type: ignore[no-untyped-def]
         while True:
-            ev = watcher.initial.popleft() if watcher.initial else await watcher.queue.get()
-            if ev is None:
+            batch = await watcher.next_batch()
+            if not batch:
                 return rv  # the cache dropped us: watch again from what we saw
-            rv = max(rv, ev.rv)
-            if ev.type == "DELETED":
-                await self.remove(ev.object["metadata"]["name"])
-            elif ev.type in ("ADDED", "MODIFIED"):
-                await self._sync_logged(ev.object)
+            for ev in batch:
+                rv = max(rv, ev.rv)
+                if ev.type == "DELETED":
+                    await self.remove(ev.object["metadata"]["name"])
+                elif ev.type in ("ADDED", "MODIFIED"):
+                    await self._sync_logged(ev.object)
 
     async def _sync_logged(self, crd: dict) -> None:
         try:

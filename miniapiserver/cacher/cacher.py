@@ -1,18 +1,18 @@
 """Cacher: one store watch per resource, fanned out to many API watchers.
 
 Mirrors k8s.io/apiserver/pkg/storage/cacher/cacher.go (Cacher, startCaching,
-dispatchEvent, Watch, GetList served at resourceVersion=0),
-cache_watcher.go (cacheWatcher: a bounded input channel per watcher, the
-per-watcher filter, termination of a watcher that cannot keep up) and the
-bookmark timer. The reflector lists the resource from etcd, replaces the
-WatchCache and watches from the list revision; when that watch breaks (or is
-compacted away) it terminates every watcher and lists again. A full watcher
+dispatchEvent, Watch, GetList served at resourceVersion=0) and the bookmark timer; each
+watcher is a cache_watcher.py CacheWatcher (bounded buffer, per-watcher filter,
+termination of a watcher that cannot keep up). The reflector lists the resource from
+etcd, replaces the WatchCache and watches from the list revision; when that watch breaks
+(or is compacted away) it terminates every watcher and lists again. A full watcher
 buffer terminates that watcher only; its client re-lists, the rest go on.
 Reads at a revision wait for the cache to reach it (waitUntilFreshAndBlock);
 which LISTs the cache serves is delegator.py's decision. An event goes only to the
 watchers its indexed trigger selects (indexed_watchers.py: a pod event reaches the
 kubelet of its node, not all of them); each event's selectable fields are computed once
-and shared by its watchers, as is its serialization (watch.py's cachingObject role).
+and shared by its watchers, as are the watch.Event value and its serializations
+(caching_object.go's role: handlers/watch_encoder.py encodes an event once per encoding).
 Omitted: the dispatch timeout budget (a full buffer ends the watcher at once), watch-list
 (sendInitialEvents), consistent reads from cache.
 """
@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Callable
 
 from miniapiserver import metrics
+from miniapiserver.cacher.cache_watcher import CacheWatcher, GetAttrs, filter_event, key_matches
 from miniapiserver.cacher.delegator import should_delegate_list
 from miniapiserver.cacher.indexed_watchers import (
     COLLECTION,
@@ -37,11 +37,8 @@ from miniapiserver.storage import errors
 from miniapiserver.storage.continue_token import decode_continue, encode_continue
 from miniapiserver.storage.etcd3_store import ListResult, Store
 from miniapiserver.storage.interfaces import (
-    ADDED,
     BOOKMARK,
-    DELETED,
     EVERYTHING,
-    MODIFIED,
     Event,
     Obj,
     SelectionPredicate,
@@ -51,144 +48,6 @@ log = logging.getLogger(__name__)
 
 BLOCK_TIMEOUT = 3.0  # watch_cache.go's blockTimeout
 PROGRESS_RETRY = 0.5  # seconds between progress requests while a read waits for the cache
-
-
-def key_matches(prefix: str, key: str) -> bool:
-    return key.startswith(prefix) if prefix.endswith("/") else key == prefix
-
-
-GetAttrs = Callable[[Obj], tuple[dict[str, str], dict[str, str]]]
-
-
-def _passes(
-    ev: CacheEvent, prev: bool, pred: SelectionPredicate, get_attrs: GetAttrs | None
-) -> bool:
-    """pred over the event's object (or previous object), attributes computed once per event.
-
-    Upstream's watchCacheEvent carries ObjLabels/ObjFields and PrevObjLabels/PrevObjFields
-    so that a thousand watchers do not each decode the same pod.
-    """
-    obj = ev.prev_object if prev else ev.object
-    if obj is None:
-        return False
-    if pred.empty():
-        return True
-    if get_attrs is None or pred.field is None:
-        return pred.matches(obj)  # labels only: read off the object, nothing to decode
-    attrs = ev.attrs.get(prev)
-    if attrs is None:
-        attrs = ev.attrs[prev] = get_attrs(obj)
-    return pred.matches_attrs(*attrs)
-
-
-def filter_event(
-    ev: CacheEvent, pred: SelectionPredicate, get_attrs: GetAttrs | None = None
-) -> Event | None:
-    """The event a watcher with this selector sees (cacheWatcher.convertToWatchEvent).
-
-    An object that enters the selection is ADDED for this watcher, one that leaves it
-    DELETED (a copy of the previous object at the event's revision); the rest share the
-    cache event's object and its serializations.
-    """
-    if ev.type != MODIFIED:
-        return (
-            Event(ev.type, ev.object, ev.rv, ev.cache)
-            if _passes(ev, False, pred, get_attrs)
-            else None
-        )
-    cur_ok = _passes(ev, False, pred, get_attrs)
-    prev_ok = _passes(ev, True, pred, get_attrs)
-    if cur_ok:
-        return Event(MODIFIED if prev_ok else ADDED, ev.object, ev.rv, ev.cache)
-    if prev_ok:
-        # Copied: the cached previous object is shared by every watcher.
-        prev = ev.prev_object or {}
-        gone = {**prev, "metadata": {**prev.get("metadata", {}), "resourceVersion": str(ev.rv)}}
-        return Event(DELETED, gone, ev.rv)
-    return None
-
-
-class CacheWatcher:
-    """One API watch served from the cache: initial events, then a bounded queue."""
-
-    def __init__(
-        self,
-        initial: list[Event],
-        pred: SelectionPredicate,
-        prefix: str,
-        size: int,
-        get_attrs: GetAttrs | None = None,
-    ):
-        self.initial = deque(initial)
-        self.pred = pred
-        self.get_attrs = get_attrs
-        self.prefix = prefix  # "pods/ns/" for a collection, "pods/ns/name" for one object
-        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=size)
-        self.stopped = False
-        self.overflowed = False
-        self.last_rv = initial[-1].rv if initial else 0
-
-    def add(self, ev: CacheEvent) -> None:
-        if self.stopped or not key_matches(self.prefix, ev.key) or ev.rv <= self.last_rv:
-            return
-        out = filter_event(ev, self.pred, self.get_attrs)
-        if out is not None:
-            self._put(out)
-
-    def bookmark(self, rv: int) -> None:
-        """A bookmark when its time comes, never behind what this watcher already saw."""
-        wanted = self.pred.allow_watch_bookmarks and rv >= self.last_rv and not self.initial
-        if not self.stopped and wanted and self.queue.qsize() < self.queue.maxsize - 1:
-            self._put(Event(BOOKMARK, {"metadata": {"resourceVersion": str(rv)}}, rv))
-
-    def _put(self, ev: Event) -> None:
-        try:
-            self.queue.put_nowait(ev)
-            self.last_rv = ev.rv
-        except asyncio.QueueFull:
-            # A watcher that cannot keep up is dropped rather than blocking the others.
-            self.overflowed = True
-            self.stop()
-
-    def stop(self) -> None:
-        if not self.stopped:
-            self.stopped = True
-            try:
-                self.queue.put_nowait(None)
-            except asyncio.QueueFull:
-                self.queue.get_nowait()
-                self.queue.put_nowait(None)
-
-    async def next_batch(self, most: int = 512) -> list[Event]:
-        """At least one event (waiting for it), plus whatever else is already queued.
-
-        An empty list means the watch has ended. Writing a batch at a time keeps a
-        busy stream to one write per wake-up.
-        """
-        out: list[Event] = []
-        while self.initial and len(out) < most:
-            out.append(self.initial.popleft())
-        if out:
-            return out
-        ev = await self.queue.get()
-        while ev is not None:
-            out.append(ev)
-            if len(out) >= most or self.queue.empty():
-                return out
-            ev = self.queue.get_nowait()
-        self.queue.put_nowait(None)  # keep the end mark for the next call
-        return out
-
-    def __aiter__(self) -> CacheWatcher:
-        return self
-
-    async def __anext__(self) -> Event:
-        if self.initial:
-            return self.initial.popleft()
-        ev = await self.queue.get()
-        if ev is None:
-            raise StopAsyncIteration
-        return ev
 
 
 class Cacher:

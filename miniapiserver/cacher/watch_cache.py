@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from miniapiserver.storage import errors
-from miniapiserver.storage.interfaces import ADDED, DELETED, MODIFIED, Obj
+from miniapiserver.storage.interfaces import ADDED, DELETED, MODIFIED, Event, Obj
 
 EVENT_FRESH_DURATION = 75.0  # seconds (eventFreshDuration)
 UPPER_BOUND_CAPACITY = 100 * 1024  # upperBoundCapacity
@@ -46,6 +46,8 @@ class CacheEvent:
     # the first watcher whose selector needs them (ObjLabels/ObjFields upstream).
     attrs: dict[bool, Attrs] = field(default_factory=dict, compare=False)
     record_time: float = field(default=0.0, compare=False)
+    # The watch.Event values made from it, by type: one per type for all its watchers.
+    shared: dict[str, Event] = field(default_factory=dict, compare=False)
 
 
 class WatchCache:

@@ -140,10 +140,12 @@ class ConvertingWatcher:
         self.converter, self.api_version = converter, api_version
         self.failed = False
 
-    async def next_batch(self, most: int = 512) -> list[Event]:
+    async def next_batch(
+        self, most: int = 512, linger: float = 0.0, busy_until: float = 0.0
+    ) -> list[Event]:
         if self.failed:
             return []
-        batch = await self.inner.next_batch(most)
+        batch = await self.inner.next_batch(most, linger, busy_until)
         objects = [ev.object for ev in batch if ev.type not in (ERROR, BOOKMARK)]
         try:
             converted = iter(await self.converter.convert(objects, self.api_version, True))

@@ -96,8 +96,7 @@ async def run_steps(script: list) -> None:
         cacher.dispatch(ev)
     for w, p in zip(watchers, preds, strict=True):
         got = []
-        while not w.queue.empty():
-            e = w.queue.get_nowait()
+        for e in w.drain():
             got.append((e.type, e.object["metadata"]["name"], e.rv))
         assert got == expected(events, p), p
 

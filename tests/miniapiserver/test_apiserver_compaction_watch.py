@@ -115,7 +115,7 @@ def test_bookmarked_cache_watcher_sees_every_pod_of_a_burst(etcd_url: str) -> No
             async for ev in w:
                 if ev.type != BOOKMARK:
                     names.add(ev.object["metadata"]["name"])
-                if writer.done() and len(cacher.cache.store) == N and not w.queue.qsize():
+                if writer.done() and len(cacher.cache.store) == N and not w.pending():
                     break
             await writer
             assert not w.overflowed
