@@ -1,10 +1,13 @@
 """Benchmark: miniproxy.envoy vs nginx and haproxy as reverse proxies to one nginx backend.
 
-Run from the repo root: `.venv/bin/python benchmarks/l7_proxy.py [--duration 4] [--rounds 3]`.
+Run from the repo root:
+`.venv/bin/python benchmarks/l7_proxy.py [--duration 4] [--rounds 3] [--concurrency N]`.
 Needs Debian's nginx-light, haproxy and wrk (`apt-get install nginx-light haproxy wrk`).
-Every proxy gets one worker (miniproxy.envoy runs one event loop; nginx `worker_processes 1`,
-haproxy `nbthread 1`) and listens on loopback in front of the same nginx backend; a minimal
-asyncio forwarder (no routing, headers or stats) shows what any pure-asyncio proxy can reach. Load is
+Every proxy gets the same number of workers, N (default: the number of cores, Envoy's default):
+miniproxy.envoy `--concurrency N` (N worker processes), nginx `worker_processes N`, haproxy
+`nbthread N`; the nginx backend also runs N workers. All listen on loopback in front of the
+same backend; a minimal single-process asyncio forwarder (no routing, headers or stats) shows
+what one pure-asyncio event loop can reach. Load is
 `wrk -t2 -c50 -d<duration>s --latency`, run in `--rounds` rounds that each visit every target
 in turn, so load from other jobs on a shared machine falls on all targets alike. Prints one
 JSON line per target and round (req/s, p50, p99, and the target's own CPU time per request from
@@ -48,10 +51,10 @@ def wait_port(port: int, timeout: float = 15.0) -> None:
     raise RuntimeError(f"nothing listening on 127.0.0.1:{port}")
 
 
-def nginx_conf(tmp: Path, name: str, body: str) -> Path:
+def nginx_conf(tmp: Path, name: str, body: str, workers: int = 1) -> Path:
     conf = tmp / f"{name}.conf"
     conf.write_text(f"""
-worker_processes 1;
+worker_processes {workers};
 daemon off;
 pid {tmp}/{name}.pid;
 error_log {tmp}/{name}.err warn;
@@ -106,11 +109,11 @@ static_resources:
     return cfg
 
 
-def haproxy_cfg(tmp: Path, port: int, backend: int) -> Path:
+def haproxy_cfg(tmp: Path, port: int, backend: int, threads: int = 1) -> Path:
     cfg = tmp / "haproxy.cfg"
     cfg.write_text(f"""
 global
-  nbthread 1
+  nbthread {threads}
   maxconn 4096
 defaults
   mode http
@@ -164,7 +167,8 @@ asyncio.run(main())
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children (nginx's workers), from /proc."""
+    """User + system CPU of a process and its children (nginx's and miniproxy's worker
+    processes), from /proc."""
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -208,7 +212,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=int, default=4, help="seconds of load per target and round")
     ap.add_argument("--rounds", type=int, default=3, help="rounds over all targets")
+    ap.add_argument("--concurrency", type=int, default=os.cpu_count() or 1,
+                    help="workers per proxy (default: number of cores)")  # fmt: skip
     args = ap.parse_args()
+    n = args.concurrency
+    print(json.dumps({"setup": {"cores": os.cpu_count(), "miniproxy.envoy": f"--concurrency {n}",
+                                "haproxy": f"nbthread {n}", "nginx": f"worker_processes {n}",
+                                "backend nginx": f"worker_processes {n}", "asyncio-minimal": "1 process",
+                                "load": f"wrk -t2 -c50 -d{args.duration}s", "rounds": args.rounds,
+                                "loadavg_1m": os.getloadavg()[0]}}), flush=True)  # fmt: skip
     missing = [t for t in ("nginx", "haproxy", "wrk") if shutil.which(t) is None]
     if missing:
         print(
@@ -231,6 +243,7 @@ def main() -> int:
                             tmp,
                             "backend",
                             f'server {{ listen 127.0.0.1:{backend}; location / {{ return 200 "hello from nginx\\n"; }} }}',
+                            n,
                         )
                     ),
                 ]
@@ -253,6 +266,7 @@ def main() -> int:
                             tmp,
                             "proxy",
                             f"{upstream} server {{ listen 127.0.0.1:{ports['nginx']}; {loc} }}",
+                            n,
                         )
                     ),
                 ]
@@ -260,7 +274,7 @@ def main() -> int:
         )
         procs.append(
             subprocess.Popen(
-                ["haproxy", "-f", str(haproxy_cfg(tmp, ports["haproxy"], backend))],
+                ["haproxy", "-f", str(haproxy_cfg(tmp, ports["haproxy"], backend, n))],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -276,7 +290,7 @@ def main() -> int:
                     "-l",
                     "warning",
                     "--concurrency",
-                    "1",
+                    str(n),
                 ],
                 cwd=REPO,
             )
@@ -298,29 +312,32 @@ def main() -> int:
         # procs were started as: backend nginx, nginx proxy, haproxy, miniproxy.envoy, asyncio.
         order = ["backend-direct", "nginx", "haproxy", "miniproxy.envoy", "asyncio-minimal"]
         pids = dict(zip(order, (p.pid for p in procs), strict=True))
+        runs: dict[str, list[dict]] = {name: [] for name in targets}
         ratios: dict[str, list[float]] = {name: [] for name in targets}
-        p99: list[float] = []
-        cpu: dict[str, list[int]] = {name: [] for name in targets}
         for rnd in range(args.rounds):
             results = {}
             for name, port in targets.items():
                 r = results[name] = run_wrk(port, pids[name], args.duration, warm=rnd == 0)
-                cpu[name].append(r["cpu_us_per_rq"])
+                runs[name].append(r)
                 load = f"wrk -t2 -c50 -d{args.duration}s"
                 print(json.dumps({"target": name, "round": rnd, "load": load, **r}), flush=True)
             h = results["haproxy"]
             for name, r in results.items():
                 ratios[name].append(r["rps"] / max(h["rps"], 1))
-            p99.append(results["miniproxy.envoy"]["p99_ms"] / max(h["p99_ms"], 0.01))
-        print(json.dumps({"summary": "median over rounds of req/s ratio to haproxy",
-                          **{n: round(statistics.median(v), 3) for n, v in ratios.items()},
-                          "miniproxy_per_round": [round(v, 3) for v in ratios["miniproxy.envoy"]],
-                          "miniproxy_p99_vs_haproxy": round(statistics.median(p99), 2),
-                          "cpu_us_per_rq_median": {n: statistics.median(v) for n, v in cpu.items()},
-                          # CPU per request relative to haproxy's, per round: what req/s would
-                          # be on a quiet machine where each proxy gets a whole core.
-                          "miniproxy_cpu_vs_haproxy_per_round": [
-                              round(c / max(h, 1), 2) for c, h in zip(cpu["miniproxy.envoy"], cpu["haproxy"], strict=True)]}))  # fmt: skip
+        med = {
+            name: {
+                k: statistics.median(r[k] for r in rs) for k in ("rps", "p99_ms", "cpu_us_per_rq")
+            }
+            for name, rs in runs.items()
+        }
+        hm = med["haproxy"]
+        print(json.dumps({"summary": "medians over rounds; ratios are per round (back-to-back runs), then the median",
+                          "concurrency": n, "loadavg_1m": os.getloadavg()[0],
+                          **{name: {**m, "rps_vs_haproxy": round(statistics.median(ratios[name]), 3),
+                                    "cpu_per_rq_vs_haproxy": round(m["cpu_us_per_rq"] / max(hm["cpu_us_per_rq"], 1), 2),
+                                    "p99_vs_haproxy": round(m["p99_ms"] / max(hm["p99_ms"], 0.01), 2)}
+                             for name, m in med.items()},
+                          "miniproxy_rps_vs_haproxy_per_round": [round(v, 3) for v in ratios["miniproxy.envoy"]]}))  # fmt: skip
         return 0
     finally:
         for p in procs:

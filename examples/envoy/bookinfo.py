@@ -126,7 +126,7 @@ async def ratelimit(s):
 
 async def run_scenario(name: str) -> None:
     print(f"== {name}: examples/envoy/{SCENARIOS[name]}")
-    proc = subprocess.Popen([sys.executable, "-m", "miniproxy.envoy", "-c", str(HERE / SCENARIOS[name]), "-l", "warning"],
+    proc = subprocess.Popen([sys.executable, "-m", "miniproxy.envoy", "-c", str(HERE / SCENARIOS[name]), "-l", "warning", "--concurrency", "1"],
                             cwd=REPO, stdout=subprocess.DEVNULL)  # fmt: skip
     try:
         async with aiohttp.ClientSession() as s:

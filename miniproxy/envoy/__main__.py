@@ -75,7 +75,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("-l", "--log-level", default="info", choices=sorted(LEVELS), help="Log levels")
     p.add_argument(
-        "--concurrency", type=int, default=os.cpu_count() or 1, help="# of worker threads to run"
+        "--concurrency",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="# of workers to run (here worker processes; 1 serves from the main process)",
     )
     p.add_argument(
         "--base-id",
@@ -126,7 +129,7 @@ async def _serve(boot, args, path: str, log) -> int:
 
     from miniproxy.envoy.server import Server
 
-    server = Server(boot, args.concurrency, random.Random(args.seed))
+    server = Server(boot, max(1, args.concurrency), random.Random(args.seed), args.log_level)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, server.shutdown_event.set)

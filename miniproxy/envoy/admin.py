@@ -5,7 +5,8 @@ clusters_handler.cc (`cluster::host:port::stat::value` lines and `?format=json` 
 envoy.admin.v3.Clusters), config_dump_handler.cc (envoy.admin.v3.ConfigDump of
 BootstrapConfigDump, ClustersConfigDump, EndpointsConfigDump, ListenersConfigDump,
 RoutesConfigDump), server_info_handler.cc and `/quitquitquit`. Built on aiohttp: the admin port
-is not the data path.
+is not the data path. With worker processes every handler that shows stats first collects the
+workers' stores (Server.merged_stats), so counters read exactly what all workers counted.
 Omitted: /logging, /runtime, /hot_restart_version, /heap_dump, /drain_listeners, /tap.
 """
 
@@ -22,6 +23,7 @@ from google.protobuf import json_format
 
 from miniproxy.envoy.config import EnvoyException
 from miniproxy.envoy.grpc_mux import CDS, LDS
+from miniproxy.envoy.host import HostStats
 from miniproxy.envoy.redact import redact
 from miniproxy.envoy.stats import render_prometheus, render_text
 
@@ -89,7 +91,7 @@ class AdminServer:
         return web.Response(text="\n".join(lines) + "\n")
 
     async def stats(self, request: web.Request) -> web.Response:
-        store = self.server.store
+        store, _ = await self.server.merged_stats()
         flt = request.query.get("filter")
         used = "usedonly" in request.query
         if request.query.get("format") == "json":
@@ -103,10 +105,11 @@ class AdminServer:
         return web.Response(text=render_text(store, flt, used))
 
     async def prometheus(self, request: web.Request) -> web.Response:
-        text = render_prometheus(self.server.store, set(self.server.cluster_manager.clusters))
+        store, _ = await self.server.merged_stats()
+        text = render_prometheus(store, set(self.server.cluster_manager.clusters))
         return web.Response(text=text, content_type="text/plain")
 
-    def _clusters_proto(self) -> clusters_pb2.Clusters:
+    def _clusters_proto(self, host_stats: dict) -> clusters_pb2.Clusters:
         out = clusters_pb2.Clusters()
         for name, c in sorted(self.server.cluster_manager.clusters.items()):
             cs = out.cluster_statuses.add(
@@ -123,15 +126,18 @@ class AdminServer:
                 hs.health_status.eds_health_status = (
                     health_check_pb2.UNHEALTHY if h.health_flags & 0x4 else health_check_pb2.HEALTHY
                 )
-                for k, v in (("cx_total", h.stats.cx_total), ("cx_active", h.stats.cx_active), ("rq_total", h.stats.rq_total),
-                             ("rq_success", h.stats.rq_success), ("rq_error", h.stats.rq_error), ("rq_active", h.stats.rq_active),
-                             ("rq_timeout", h.stats.rq_timeout), ("cx_connect_fail", h.stats.cx_connect_fail)):  # fmt: skip
+                st = HostStats(*host_stats[(name, h.address_string)])
+                for k, v in (("cx_total", st.cx_total), ("cx_active", st.cx_active), ("rq_total", st.rq_total),
+                             ("rq_success", st.rq_success), ("rq_error", st.rq_error), ("rq_active", st.rq_active),
+                             ("rq_timeout", st.rq_timeout), ("cx_connect_fail", st.cx_connect_fail)):  # fmt: skip
                     hs.stats.add(name=k, value=v)
         return out
 
     async def clusters(self, request: web.Request) -> web.Response:
+        _, host_stats = await self.server.merged_stats()
         if request.query.get("format") == "json":
-            return web.Response(text=_json(self._clusters_proto()), content_type="application/json")
+            text = _json(self._clusters_proto(host_stats))
+            return web.Response(text=text, content_type="application/json")
         lines = []
         for name, c in sorted(self.server.cluster_manager.clusters.items()):
             r = c.resources
@@ -141,7 +147,7 @@ class AdminServer:
             lines.append(f"{name}::added_via_api::{str(c.added_via_api).lower()}")
             for h in c.hosts:
                 a = h.address_string
-                s = h.stats
+                s = HostStats(*host_stats[(name, a)])
                 for k, v in (("cx_active", s.cx_active), ("cx_connect_fail", s.cx_connect_fail), ("cx_total", s.cx_total),
                              ("rq_active", s.rq_active), ("rq_error", s.rq_error), ("rq_success", s.rq_success),
                              ("rq_timeout", s.rq_timeout), ("rq_total", s.rq_total)):  # fmt: skip

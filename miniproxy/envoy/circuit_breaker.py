@@ -6,6 +6,8 @@ with canCreate/inc/dec and the `circuit_breakers.<priority>.<name>_open` and
 1024 requests, 3 retries. The router turns a refusal into a 503 with `x-envoy-overloaded`
 (and the `UO` response flag) and bumps `upstream_rq_pending_overflow` / `upstream_rq_retry_overflow`
 / `upstream_cx_overflow`. Pure counters.
+With worker processes each worker has its own counts (Envoy's are atomics shared by all
+workers), so a threshold applies per worker.
 Omitted: the HIGH priority (routes here are DEFAULT), retry budgets, max_connection_pools.
 """
 
@@ -34,8 +36,10 @@ class Resource:
     def __init__(self, max_value: int, scope: Scope, gauge: str) -> None:
         self.max = max_value
         self.count = 0
-        scope.derived_gauge(f"{gauge}_open", lambda: 1 if self.count >= self.max else 0)
-        scope.derived_gauge(f"remaining_{gauge}", lambda: max(self.max - self.count, 0))
+        # With worker processes each worker enforces the thresholds on its own traffic: the
+        # merged gauges read open if any worker is open, remaining as the tightest worker.
+        scope.derived_gauge(f"{gauge}_open", lambda: 1 if self.count >= self.max else 0, max)
+        scope.derived_gauge(f"remaining_{gauge}", lambda: max(self.max - self.count, 0), min)
 
     def can_create(self) -> bool:
         return self.count < self.max

@@ -7,6 +7,9 @@ every `dns_refresh_rate`, default 5 s), source/extensions/clusters/eds/eds.cc
 cluster_manager_impl.cc. `initialized` is set when the first host set is known — what
 Envoy's init manager waits for before the server is ready.
 A `transport_socket` with an UpstreamTlsContext makes the pool connect with TLS.
+The main process holds the primary cluster (membership, DNS, health checking, outlier
+detection); a worker process builds a non-primary copy (ThreadLocalCluster) whose host set
+and health flags arrive from main (`set_host_states`) and which owns its balancer and pools.
 Omitted: LOGICAL_DNS (treated as STRICT_DNS), priorities > 0, localities,
 transport_socket_matches, original destination clusters.
 """
@@ -35,7 +38,6 @@ from miniproxy.envoy.load_balancer import (
 from miniproxy.envoy.outlier_detection import Detector, DetectorConfig
 from miniproxy.envoy.stats import Scope
 from miniproxy.envoy.tls_context import transport_socket
-from miniproxy.envoy.worker import post_to
 
 _COUNTERS = (
     "upstream_rq_total", "upstream_rq_completed", "upstream_rq_timeout", "upstream_rq_retry",
@@ -71,8 +73,8 @@ class ClusterStats:
                 self.scope.counter(f"upstream_rq_{code}"),
                 self.scope.counter(f"upstream_rq_{code // 100}xx"),
             )
-        pair[0].inc()
-        pair[1].inc()
+        pair[0].value += 1
+        pair[1].value += 1
 
 
 def _seconds(d, default: float) -> float:
@@ -106,9 +108,16 @@ def hosts_from_assignment(cla) -> list[Host]:
 
 class Cluster:
     def __init__(
-        self, pb: cluster_pb2.Cluster, scope: Scope, rng: random.Random, added_via_api: bool = False
+        self,
+        pb: cluster_pb2.Cluster,
+        scope: Scope,
+        rng: random.Random,
+        added_via_api: bool = False,
+        primary: bool = True,
     ) -> None:
         self.pb = pb
+        self.primary = primary
+        self.on_change = None  # fn() after membership or health changed (main posts a snapshot)
         self.name = pb.name
         self.added_via_api = added_via_api
         self.type = cluster_pb2.Cluster.DiscoveryType.Name(pb.type)
@@ -119,22 +128,21 @@ class Cluster:
         thresholds = pb.circuit_breakers.thresholds[0] if pb.circuit_breakers.thresholds else None
         self.resources = ResourceManager(thresholds, self.scope)
         self.hosts: list[Host] = []
-        # The main thread's balancer; each worker loop gets its own (ThreadLocalCluster).
         self.lb = self._make_lb()
-        self.worker_lbs: dict[asyncio.AbstractEventLoop, object] = {}
+        # The Detector on the primary; a worker puts an OutlierReporter here (worker_main.py).
         self.detector: Detector | None = None
-        if pb.HasField("outlier_detection"):
+        if pb.HasField("outlier_detection") and primary:
             self.detector = Detector(
                 DetectorConfig.from_proto(pb.outlier_detection), self.scope, rng
             )
             self.detector.callbacks.append(lambda h: self.refresh_health())
         self.health_checker = None
-        for hc in pb.health_checks:
+        for hc in pb.health_checks if primary else ():
             if hc.HasField("http_health_check"):
                 self.health_checker = HttpHealthChecker(
                     hc, self.scope, lambda h: self.refresh_health()
                 )
-        self.pools: dict[asyncio.AbstractEventLoop, ConnPool] = {}
+        self._pool: ConnPool | None = None
         self.tls = (
             transport_socket(pb.transport_socket, downstream=False)
             if pb.HasField("transport_socket")
@@ -144,11 +152,10 @@ class Cluster:
         self.http2 = _upstream_http2(pb)
         if self.tls is not None and self.http2 and not self._alpn():
             self.tls.set_alpn_protocols(["h2"])  # as Envoy does for an HTTP/2 upstream over TLS
-        self.main_loop: asyncio.AbstractEventLoop | None = None
         self.initialized = asyncio.Event()
         self.tasks: list[asyncio.Task] = []
         self.eds_service_name = pb.eds_cluster_config.service_name or pb.name
-        if self.type == "STATIC":
+        if self.type == "STATIC" and primary:
             self.update_hosts(hosts_from_assignment(pb.load_assignment))
 
     def _upstream_tls(self) -> tls_pb2.UpstreamTlsContext:
@@ -214,31 +221,27 @@ class Cluster:
 
     def refresh_health(self) -> None:
         self.lb.update_hosts(self.hosts)
-        snapshot = list(self.hosts)
-        for loop, lb in list(self.worker_lbs.items()):
-            post_to(loop, lb.update_hosts, snapshot)
         self.stats.membership_total.set(len(self.hosts))
         self.stats.membership_healthy.set(sum(1 for h in self.hosts if h.healthy()))
+        if self.on_change is not None:
+            self.on_change()
 
-    def lb_for_loop(self, loop=None):
-        """The balancer of the calling thread's loop (created on first use, like TLS slots).
-        Callers on the request path pass their loop: get_running_loop() costs a getpid()."""
-        if loop is None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                return self.lb
-        if loop is self.main_loop or self.main_loop is None:
-            return self.lb
-        lb = self.worker_lbs.get(loop)
-        if lb is None:
-            lb = self.worker_lbs[loop] = self._make_lb()
-            lb.update_hosts(list(self.hosts))
-        return lb
+    def set_host_states(self, hosts: list[Host]) -> None:
+        """Worker side: take main's host set and health flags, keeping our Host objects (and
+        their per-host stats and active request counts) for addresses we already had."""
+        old = {h.address_string: h for h in self.hosts}
+        merged = []
+        for h in hosts:
+            keep = old.get(h.address_string)
+            if keep is not None:
+                keep.weight, keep.hostname, keep.health_flags = h.weight, h.hostname, h.health_flags
+                h = keep
+            merged.append(h)
+        self.hosts = merged
+        self.lb.update_hosts(merged)
 
     def choose_host(self, context=None, loop=None) -> Host | None:
-        main = self.main_loop
-        lb = self.lb if main is None or loop is main else self.lb_for_loop(loop)
+        lb = self.lb
         before = lb.panic_count
         host = lb.choose_host(context)
         if lb.panic_count != before:
@@ -248,16 +251,16 @@ class Cluster:
         return host
 
     def pool(self, loop=None) -> ConnPool:
-        loop = loop or asyncio.get_running_loop()
-        p = self.pools.get(loop)
+        """This process's connection pool (one event loop per process)."""
+        p = self._pool
         if p is None:
-            p = self.pools[loop] = ConnPool(self, self.tls, self.sni, self.http2)
+            p = self._pool = ConnPool(self, self.tls, self.sni, self.http2)
         return p
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
         """Begin DNS refresh, health checking and the outlier interval timer (main thread)."""
-        loop = self.main_loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
         if self.type in ("STRICT_DNS", "LOGICAL_DNS"):
             self.tasks.append(loop.create_task(self._dns_loop()))
         if self.health_checker:
@@ -305,5 +308,5 @@ class Cluster:
             t.cancel()
         if self.health_checker:
             self.health_checker.stop()
-        for loop, p in self.pools.items():
-            post_to(loop, p.close)
+        if self._pool is not None:
+            self._pool.close()

@@ -27,6 +27,7 @@ class ClusterManager:
         self.clusters: dict[str, Cluster] = {}
         self.pending_assignments: dict[str, object] = {}
         self.on_eds_interest = None  # fn(set of EDS names) when the set of EDS clusters changes
+        self.on_change = None  # fn() when a cluster, its hosts or their health changed
         s = store.scope("cluster_manager.")
         self.active_clusters = s.gauge("active_clusters")
         self.cluster_added = s.counter("cluster_added")
@@ -52,10 +53,12 @@ class ClusterManager:
         else:
             self.cluster_added.inc()
         self.clusters[pb.name] = cluster
+        cluster.on_change = self._changed
         if self.started:
             cluster.start()
         self.active_clusters.set(len(self.clusters))
         self._eds_interest_changed()
+        self._changed()
         return True
 
     def remove_cluster(self, name: str) -> bool:
@@ -67,6 +70,7 @@ class ClusterManager:
         self.cluster_removed.inc()
         self.active_clusters.set(len(self.clusters))
         self._eds_interest_changed()
+        self._changed()
         return True
 
     def apply_cds(self, clusters: list[cluster_pb2.Cluster]) -> None:
@@ -82,6 +86,10 @@ class ClusterManager:
             for c in self.clusters.values():
                 if c.type == "EDS" and c.eds_service_name == cla.cluster_name:
                     c.update_hosts(hosts_from_assignment(cla))
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def eds_names(self) -> list[str]:
         return sorted({c.eds_service_name for c in self.clusters.values() if c.type == "EDS"})

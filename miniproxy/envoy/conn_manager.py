@@ -109,7 +109,8 @@ class ActiveStream:
         self.random_value = cfg.random_bits(64)
         self.msg = msg
         h = self.request_headers = msg.headers
-        self.method = h.get(":method")
+        first = h._items[0] if h._items else ("", None)  # where the HTTP/1 codec puts it
+        self.method = first[1] if first[0] == ":method" else h.get(":method")
         info = self.info = StreamInfo(time.time(), time.monotonic(), conn.remote, conn.local)
         if msg.body:
             info.bytes_received = len(msg.body)

@@ -8,12 +8,15 @@ to the router; returning `StopIteration` pauses the chain until the filter calls
 reverse order.
 
 To write a filter: subclass `StreamFilter`, override the hooks you need, and register a
-factory for your config's proto type in `filters/__init__.py`.
+factory for your config's proto type in `filters/__init__.py`. A filter that overrides no
+encode hook is a decoder filter only (Envoy's addStreamDecoderFilter, as the router) and the
+response skips it.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 
 
 class FilterHeadersStatus(enum.Enum):
@@ -49,3 +52,13 @@ class StreamFilter:
 
     def on_destroy(self) -> None:
         """The stream ended (completed or reset): cancel timers and upstream work."""
+
+
+@functools.cache
+def is_encoder_filter(cls: type) -> bool:
+    """Whether the filter class takes part in encoding: it overrides an encode hook (Envoy's
+    addStreamFilter / addStreamEncoderFilter, as opposed to addStreamDecoderFilter)."""
+    return (
+        cls.encode_headers is not StreamFilter.encode_headers
+        or cls.encode_data is not StreamFilter.encode_data
+    )

@@ -6,8 +6,8 @@ conn_manager_impl.cc's ActiveStream. Requests arrive whole (headers, then one bo
 that returns `StopIteration` from decode_headers still receives decode_data, as in Envoy; the
 chain resumes when it returns Continue from decode_data or calls `continue_decoding()`.
 Every response — from
-the router or a local reply — goes through the encoder filters in reverse order, then to the
-connection.
+the router or a local reply — goes through the encoder filters in reverse order (filters that
+only decode, like the router, are not encoder filters), then to the connection.
 Omitted: watermarks/streaming bodies, trailers, encoder filters that stop iteration,
 addDecodedData, upstream filters.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 
 from miniproxy.envoy import http1
-from miniproxy.envoy.filter import FilterDataStatus, FilterHeadersStatus
+from miniproxy.envoy.filter import FilterDataStatus, FilterHeadersStatus, is_encoder_filter
 from miniproxy.envoy.headers import HeaderMap
 from miniproxy.envoy.stream_info import StreamInfo
 
@@ -38,6 +38,7 @@ class FilterManager:
 
     def __init__(self, filters: list, stream, info: StreamInfo) -> None:
         self.filters = filters
+        self.encoders = [f for f in filters if is_encoder_filter(type(f))]
         self.stream = stream  # the HCM's ActiveStream: route table, connection, sink
         self.stream_info = info
         # What filters may read, copied from the stream (attributes: filters read them often).
@@ -154,24 +155,24 @@ class FilterManager:
         if self.complete:
             return
         self.complete = True
-        filters = self.filters
-        if body:
+        encoders = self.encoders
+        if body and encoders:
             buf = bytearray(body)
-            for f in reversed(filters):
+            for f in reversed(encoders):
                 f.encode_headers(headers, not buf)
                 if buf:
                     f.encode_data(buf, True)
             body = bytes(buf)
         else:
-            for f in reversed(filters):
-                f.encode_headers(headers, True)
+            for f in reversed(encoders):
+                f.encode_headers(headers, not body)
         items = headers._items  # :status comes first in every response this proxy builds
         status = items[0][1] if items and items[0][0] == ":status" else headers.get(":status")
         self.stream_info.response_code = int(status or 0)
         self.stream.on_response(headers, body)
 
     def on_destroy(self) -> None:
-        filters, self.filters = self.filters, []
+        filters, self.filters, self.encoders = self.filters, [], []
         for f in filters:
             f.on_destroy()
         # Each filter points back at us (its callbacks): dropping our side of that cycle lets

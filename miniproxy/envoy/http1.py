@@ -376,8 +376,10 @@ _NOT_FORWARDED = _HOP_BY_HOP | _PSEUDO
 def encode_request(headers: HeaderMap, body: bytes) -> bytes:
     """Serialize a request for an upstream HTTP/1.1 connection."""
     items = headers._items
-    method = headers.get(":method") or ""
-    path = headers.get(":path") or ""
+    if len(items) > 1 and items[0][0] == ":method" and items[1][0] == ":path":
+        method, path = items[0][1], items[1][1]  # where the HTTP/1 codec puts them
+    else:
+        method, path = headers.get(":method") or "", headers.get(":path") or ""
     authority = headers.get(":authority") or ""
     lines = [f"{k}: {v}\r\n" for k, v in items if k not in _NOT_FORWARDED]
     if body or method in ("POST", "PUT", "PATCH"):

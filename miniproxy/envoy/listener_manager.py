@@ -11,6 +11,10 @@ application protocols, source IP, source port — the most specific match wins, 
 ClientHello is read (tls_inspector.py), so chains can match on SNI and ALPN; a chain with a
 `transport_socket` of `envoy.transport_sockets.tls` terminates TLS (ssl_socket.py) before its
 network filter sees the replayed bytes.
+With worker processes the main process opens one SO_REUSEPORT socket per worker for each
+listener (ListenSocketFactoryImpl with reuse_port, Envoy's default on Linux: the kernel spreads
+connections across the sockets) and hands each worker its own; a worker serves it with the
+Listener it rebuilt from the snapshot (`serve`).
 Omitted: other listener filters, UDP listeners, api_listener, draining timers, TLS under
 tcp_proxy.
 """
@@ -36,7 +40,6 @@ from miniproxy.envoy.ssl_socket import SslSocket
 from miniproxy.envoy.tcp_proxy import TcpProxyConfig, handle_connection
 from miniproxy.envoy.tls_context import transport_socket
 from miniproxy.envoy.tls_inspector import Inspection, inspect
-from miniproxy.envoy.worker import post_to
 
 log = logging.getLogger("miniproxy.envoy.listener_manager")
 TLS_INSPECTOR = "envoy.filters.listener.tls_inspector"
@@ -232,8 +235,9 @@ class Listener:
             lf.name == TLS_INSPECTOR or lf.typed_config.type_url.endswith(".TlsInspector")
             for lf in pb.listener_filters
         )
-        # One listen socket per worker loop: (loop, asyncio server).
-        self.servers: list[tuple[asyncio.AbstractEventLoop, asyncio.AbstractServer]] = []
+        self.server: asyncio.AbstractServer | None = None  # accepting on this process's loop
+        self.sockets: list[socket.socket] = []  # main, worker processes: one per worker
+        self.socket_key = ""  # names those sockets to workers; kept by an in-place update
         self.slot = _Slot(self)
 
     def find_filter_chain(self, transport, hello: Inspection = NO_INSPECTION) -> FilterChain | None:
@@ -251,50 +255,65 @@ class Listener:
         self.cx_active.dec()
         self.cx_destroy.inc()
 
-    async def _bind(self, index: int, reuse_port: bool) -> asyncio.AbstractServer:
-        loop = asyncio.get_running_loop()
+    def _listen_socket(self, reuse_port: bool) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        counter = self.scope.counter(f"worker_{index}.downstream_cx_total")
+        sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            return await loop.create_server(
-                lambda: _Dispatch(self.slot, counter),
-                self.host,
-                self.port,
-                family=family,
-                reuse_address=True,
-                reuse_port=reuse_port or None,
-                backlog=1024,
-            )
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((self.host, self.port))
+            sock.listen(1024)
         except OSError as e:
+            sock.close()
             raise EnvoyException(
                 f"cannot bind '{self.host}:{self.port}': {os.strerror(e.errno or 0)}"
             ) from None
+        # With port_value 0 the first bind picks the port; the other workers' sockets share it.
+        self.port = sock.getsockname()[1]
+        return sock
+
+    async def serve(self, sock: socket.socket, index: int) -> None:
+        """Accept on `sock` from this process's event loop, as worker `index`."""
+        counter = self.scope.counter(f"worker_{index}.downstream_cx_total")
+        self.port = sock.getsockname()[1]
+        self.server = await asyncio.get_running_loop().create_server(
+            lambda: _Dispatch(self.slot, counter), sock=sock, backlog=1024
+        )
 
     async def start(self, workers: list) -> None:
-        """Bind on the current loop, or one SO_REUSEPORT socket on each worker's loop."""
+        """Serve on this loop, or open one SO_REUSEPORT socket per worker process (sent to
+        the workers with the next snapshot)."""
         if not workers:
-            srv = await self._bind(0, reuse_port=False)
-            self.servers.append((asyncio.get_running_loop(), srv))
-        for w in workers:
-            # The first worker's bind picks the port when port_value is 0; the rest share it.
-            srv = await asyncio.wrap_future(w.run(self._bind(w.index, reuse_port=True)))
-            self.servers.append((w.loop, srv))
-            self.port = srv.sockets[0].getsockname()[1]
-        if self.servers:
-            self.port = self.servers[0][1].sockets[0].getsockname()[1]
+            await self.serve(self._listen_socket(reuse_port=False), 0)
+            return
+        self.sockets = [self._listen_socket(reuse_port=True) for _ in workers]
+        self.socket_key = f"{self.name}@{self.host}:{self.port}/{id(self)}"
+
+    def release_sockets(self) -> None:
+        """Main: every worker holds its socket now; drop our copies of the descriptors."""
+        for s in self.sockets:
+            s.close()
+        self.sockets = []
 
     def adopt(self, old: Listener) -> None:
         """Take over the sockets already bound to the same address (in-place update)."""
-        self.servers, old.servers = old.servers, []
+        self.server, old.server = old.server, None
+        self.sockets, old.sockets = old.sockets, []
+        self.socket_key = old.socket_key
         self.port = old.port
         self.slot = old.slot
         self.slot.listener = self
 
+    def bound(self) -> bool:
+        return self.server is not None or bool(self.socket_key)
+
     def stop(self) -> None:
         """Stop accepting; connections already accepted finish on their own (drain)."""
-        for loop, srv in self.servers:
-            post_to(loop, srv.close)
-        self.servers = []
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        self.release_sockets()
 
 
 class ListenerManager:
@@ -315,7 +334,7 @@ class ListenerManager:
             return False
         new = Listener(pb, self.server)
         if self.started:
-            if old is not None and old.pb.address == pb.address and old.servers:
+            if old is not None and old.pb.address == pb.address and old.bound():
                 new.adopt(old)
             else:
                 if old is not None:
@@ -324,6 +343,7 @@ class ListenerManager:
         self.listeners[pb.name] = new
         (self.modified if old is not None else self.added).inc()
         self.total_active.set(len(self.listeners))
+        self.server.config_changed()
         return True
 
     def remove_listener(self, name: str) -> bool:
@@ -333,6 +353,7 @@ class ListenerManager:
         lis.stop()
         self.removed.inc()
         self.total_active.set(len(self.listeners))
+        self.server.config_changed()
         return True
 
     async def start(self) -> None:

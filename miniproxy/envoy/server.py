@@ -5,8 +5,11 @@ static_resources, listener manager, xDS via dynamic_resources.ads_config, admin;
 manager that flips the server to LIVE once clusters and the first xDS responses are in; the
 `server.` stats) and source/server/config_validation/server.cc (ValidationInstance: build
 everything, bind nothing).
-With `concurrency` > 1 the listeners' connections run on that many worker threads
-(worker.py); with 1 they share the main event loop, which then plays the single worker.
+With `concurrency` > 1 the listeners' connections run in that many worker processes
+(worker.py, worker_main.py): this main process keeps xDS, the admin, DNS, health checking and
+outlier detection, and posts every configuration change to the workers as one immutable
+`Snapshot` (the TLS-slot push); `/stats` merges the workers' stores into its own. With 1 the
+main event loop also plays the single worker, in this process.
 Omitted: hot restart, overload manager, runtime layers.
 """
 
@@ -25,7 +28,15 @@ from miniproxy.envoy.conn_manager import RouteConfigProvider
 from miniproxy.envoy.filters import route_specific_config
 from miniproxy.envoy.listener_manager import Listener, ListenerManager
 from miniproxy.envoy.route_matcher import RouteTable
-from miniproxy.envoy.stats import Store
+from miniproxy.envoy.stats import Store, merge_stores
+from miniproxy.envoy.worker_channel import (
+    ClusterState,
+    HostState,
+    ListenerState,
+    OutlierResults,
+    Snapshot,
+    StatsReply,
+)
 
 log = logging.getLogger("miniproxy.envoy.server")
 VERSION = "minicloud/1.0.0/Clean/RELEASE/BoringSSL"
@@ -37,9 +48,13 @@ class Server:
         bootstrap: bootstrap_pb2.Bootstrap,
         concurrency: int = 1,
         rng: random.Random | None = None,
+        log_level: str = "warning",
     ) -> None:
         self.bootstrap = bootstrap
         self.concurrency = concurrency
+        self.log_level = log_level
+        self.snapshot_version = 0
+        self.push_scheduled = False
         self.rng = rng or random.Random()
         self.store = Store()
         self.start_time = time.time()
@@ -80,6 +95,87 @@ class Server:
         tables = [(c.name, RouteTable(c, self.unpack_per_filter)) for c in configs]
         for name, table in tables:
             self.rds_provider(name).table = table
+        self.config_changed()
+
+    # -- main → workers: the TLS-slot push ---------------------------------------------------
+    def config_changed(self) -> None:
+        """Post one snapshot to every worker after this loop iteration's changes."""
+        if self.workers and not self.push_scheduled:
+            self.push_scheduled = True
+            asyncio.get_running_loop().call_soon(self._push)
+
+    def snapshot(self) -> Snapshot:
+        self.snapshot_version += 1
+        clusters = {
+            name: ClusterState(
+                c.pb.SerializeToString(deterministic=True),
+                c.added_via_api,
+                [
+                    HostState(h.address, h.port, h.weight, h.hostname, h.health_flags)
+                    for h in c.hosts
+                ],
+            )
+            for name, c in self.cluster_manager.clusters.items()
+        }
+        routes = {
+            name: p.table.pb.SerializeToString(deterministic=True)
+            for name, p in self.rds.items()
+            if p.table is not None
+        }
+        listeners = {
+            name: ListenerState(lis.pb.SerializeToString(deterministic=True), lis.socket_key)
+            for name, lis in self.listener_manager.listeners.items()
+        }
+        return Snapshot(self.snapshot_version, clusters, routes, listeners)
+
+    def _push(self) -> None:
+        self.push_scheduled = False
+        if not self.workers:
+            return
+        for lis in self.listener_manager.listeners.values():
+            if lis.sockets:
+                for w, sock in zip(self.workers, lis.sockets, strict=True):
+                    w.post_socket(lis.socket_key, sock)
+                lis.release_sockets()
+        snap = self.snapshot()
+        for w in self.workers:
+            w.post(snap)
+
+    def on_outlier_results(self, msg: OutlierResults) -> None:
+        """A worker's request outcomes reach the cluster's detector here, on main."""
+        now = asyncio.get_running_loop().time()
+        for cluster_name, address, result in msg.results:
+            c = self.cluster_manager.get(cluster_name)
+            host = next((h for h in c.hosts if h.address_string == address), None) if c else None
+            if host is None or c.detector is None:
+                continue
+            if result == "connect_failure":
+                c.detector.put_connect_failure(host, now)
+            elif result == "timeout":
+                c.detector.put_timeout(host, now)
+            else:
+                c.detector.put_http_response_code(host, int(result), now)
+
+    def _on_worker_exit(self, worker) -> None:
+        self.shutdown_event.set()  # as in Envoy, a lost worker ends the server
+
+    async def merged_stats(self) -> tuple[Store, dict]:
+        """The admin's view: this process's stats plus every worker's, and per-host counters
+        summed over workers ({(cluster, address): [HostStats fields]})."""
+        replies: list[StatsReply] = []
+        if self.workers:
+            got = await asyncio.gather(*(w.stats() for w in self.workers))
+            replies = [r for r in got if r is not None]
+        hosts: dict = {}
+        for c in self.cluster_manager.clusters.values():
+            for h in c.hosts:
+                hosts[(c.name, h.address_string)] = list(vars(h.stats).values())
+        for r in replies:
+            for cname, per_host in r.hosts.items():
+                for addr, values in per_host.items():
+                    cur = hosts.setdefault((cname, addr), [0] * len(values))
+                    hosts[(cname, addr)] = [a + b for a, b in zip(cur, values, strict=True)]
+        return merge_stores(self.store, replies), hosts
 
     # -- lifecycle -------------------------------------------------------------------------
     def load_static(self) -> None:
@@ -94,10 +190,16 @@ class Server:
 
     async def start(self) -> None:
         self.main_loop = asyncio.get_running_loop()
+        self.cluster_manager.on_change = self.config_changed
         if self.concurrency > 1:
             from miniproxy.envoy.worker import Worker
 
-            self.workers = [Worker(i) for i in range(self.concurrency)]
+            # Started first: their interpreters import while this process loads the config.
+            self.workers = [
+                Worker(i, self.log_level, self.rng.getrandbits(31), self.on_outlier_results,
+                       self._on_worker_exit)
+                for i in range(self.concurrency)
+            ]  # fmt: skip
             for w in self.workers:
                 w.start()
         self.load_static()
@@ -115,9 +217,11 @@ class Server:
 
             self.ads = AdsClient(self, self.bootstrap.dynamic_resources.ads_config)
             self.ads.start()
+        self.config_changed()
         asyncio.get_running_loop().create_task(self._init_watch())
 
     def initialized(self) -> bool:
+        """The init manager's targets: clusters, first RDS tables and xDS responses are in."""
         if not self.cluster_manager.all_initialized():
             return False
         if any(p.table is None for p in self.rds.values()):
@@ -126,7 +230,14 @@ class Server:
 
     async def _init_watch(self) -> None:
         while not self.initialized():
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.02)
+        if self.workers:
+            # As Envoy starts its workers once the init manager is done: LIVE when every
+            # worker applied a snapshot holding the initialized configuration.
+            self.config_changed()
+            target = self.snapshot_version + 1
+            while any(w.applied_version < target for w in self.workers):
+                await asyncio.sleep(0.02)
         self.state = "LIVE"
         self.state_gauge.set(0)
         self.live.set(1)

@@ -4,6 +4,9 @@ Mirrors source/common/stats/ (ThreadLocalStoreImpl's scopes: `cluster.<name>.`,
 `http.<stat_prefix>.`, `listener.<address>.`) and source/server/admin/stats_handler.cc +
 prometheus_stats.cc (`/stats` text, `/stats/prometheus` with tag extraction per
 source/common/config/well_known_names.cc, e.g. `envoy_cluster_name`).
+With worker processes each process keeps its own store and `merge_stores` gives the admin one
+view, as the central store does for Envoy's thread-local caches: counters and gauges add up,
+histograms add their buckets, and a derived gauge takes its own merge rule.
 Omitted: stats sinks, the symbol table, histogram buckets other than the default ones.
 """
 
@@ -41,12 +44,14 @@ class Gauge:
 
 class DerivedGauge:
     """A gauge read from its owner's state when rendered (e.g. a circuit breaker's `_open`),
-    so the request path updates only the owner's count."""
+    so the request path updates only the owner's count. `merge` combines the workers' values
+    (e.g. max: open if any worker's breaker is open)."""
 
-    __slots__ = ("fn",)
+    __slots__ = ("fn", "merge")
 
-    def __init__(self, fn) -> None:
+    def __init__(self, fn, merge=max) -> None:
         self.fn = fn
+        self.merge = merge
 
     @property
     def value(self) -> int:
@@ -97,8 +102,8 @@ class Scope:
     def histogram(self, name: str) -> Histogram:
         return self.store.histogram(self.prefix + name)
 
-    def derived_gauge(self, name: str, fn) -> DerivedGauge:
-        g = self.store.gauges[self.prefix + name] = DerivedGauge(fn)
+    def derived_gauge(self, name: str, fn, merge=max) -> DerivedGauge:
+        g = self.store.gauges[self.prefix + name] = DerivedGauge(fn, merge)
         return g
 
     def scope(self, prefix: str) -> Scope:
@@ -140,6 +145,42 @@ class Store:
         if name in self.gauges:
             return self.gauges[name].value
         raise KeyError(name)
+
+
+def merge_stores(main: Store, workers: list) -> Store:
+    """One store holding `main`'s stats plus every worker's StatsReply. The main process owns
+    the control-plane stats and the workers the data-plane ones, so sums count each event once."""
+    if not workers:
+        return main
+    out = Store()
+    for k, c in main.counters.items():
+        out.counter(k).value = c.value
+    for k, g in main.gauges.items():
+        if not isinstance(g, DerivedGauge):
+            out.gauge(k).value = g.value
+    for k, h in main.histograms.items():
+        _add_histogram(out.histogram(k), h.counts, h.sum, h.count, h.samples)
+    derived: dict[str, list[int]] = {}
+    for r in workers:
+        for k, v in r.counters.items():
+            out.counter(k).value += v
+        for k, v in r.gauges.items():
+            out.gauge(k).value += v
+        for k, v in r.derived.items():
+            derived.setdefault(k, []).append(v)
+        for k, h in r.histograms.items():
+            _add_histogram(out.histogram(k), h.counts, h.sum, h.count, h.samples)
+    for k, g in main.gauges.items():
+        if isinstance(g, DerivedGauge):
+            out.gauge(k).value = g.merge(derived[k]) if k in derived else g.value
+    return out
+
+
+def _add_histogram(h: Histogram, counts: list[int], total: float, n: int, samples) -> None:
+    h.counts = [a + b for a, b in zip(h.counts, counts, strict=True)]
+    h.sum += total
+    h.count += n
+    h.samples.extend(samples[: 10000 - len(h.samples)])
 
 
 def render_text(store: Store, filter_re: str | None = None, used_only: bool = False) -> str:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from miniproxy.envoy.worker import post_to
-
 log = logging.getLogger("miniproxy.envoy.tcp_proxy")
 
 
@@ -82,13 +80,7 @@ async def handle_connection(
         except (TimeoutError, OSError):
             cluster.stats.upstream_cx_connect_fail.inc()
             if cluster.detector:
-                now = asyncio.get_running_loop().time()
-                post_to(
-                    cluster.main_loop or asyncio.get_running_loop(),
-                    cluster.detector.put_connect_failure,
-                    host,
-                    now,
-                )
+                cluster.detector.put_connect_failure(host, asyncio.get_running_loop().time())
     if up is None:
         writer.close()
         return

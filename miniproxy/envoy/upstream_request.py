@@ -14,7 +14,6 @@ Omitted: upstream filters, hedged attempts.
 from __future__ import annotations
 
 from miniproxy.envoy import conn_pool, http1
-from miniproxy.envoy.worker import post_to
 
 
 class RequestMessage:
@@ -163,15 +162,15 @@ class UpstreamRequest:
             router.on_attempt_done(attempt)
 
     def _outlier(self, result) -> None:
-        """Report to the detector on the main thread, as workers post to Envoy's main thread."""
+        """Report to the detector: the Detector itself in a single-process server, else a
+        worker's OutlierReporter that forwards the result to the main process."""
         det = self.cluster.detector
         if det is None:
             return
         now = self.loop.time()
         if result == "connect_failure":
-            fn, args = det.put_connect_failure, (self.host, now)
+            det.put_connect_failure(self.host, now)
         elif result == "timeout":
-            fn, args = det.put_timeout, (self.host, now)
+            det.put_timeout(self.host, now)
         else:
-            fn, args = det.put_http_response_code, (self.host, result, now)
-        post_to(self.cluster.main_loop or self.loop, fn, *args, current=self.loop)
+            det.put_http_response_code(self.host, result, now)

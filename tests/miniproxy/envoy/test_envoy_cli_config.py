@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -78,8 +79,17 @@ def test_command_line_validate_and_serve(tmp_path):
                 break
             time.sleep(0.05)
         addr = addr_file.read_text().strip()
-        with urllib.request.urlopen(f"http://{addr}/ready", timeout=5) as r:
-            assert r.read() == b"LIVE\n"
+        # 503 until both worker processes applied the first snapshot, then LIVE.
+        for _ in range(400):
+            try:
+                with urllib.request.urlopen(f"http://{addr}/ready", timeout=5) as r:
+                    assert r.read() == b"LIVE\n"
+                    break
+            except urllib.error.HTTPError as e:
+                assert e.code == 503 and e.read() == b"INITIALIZING\n"
+                time.sleep(0.05)
+        else:
+            raise AssertionError("never LIVE")
         req = urllib.request.Request(f"http://{addr}/quitquitquit", method="POST")
         urllib.request.urlopen(req, timeout=5).read()
         assert serving.wait(timeout=20) == 0

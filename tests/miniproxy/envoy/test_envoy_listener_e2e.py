@@ -204,28 +204,6 @@ def test_admin_endpoints_speak_envoys_formats():
     asyncio.run(main())
 
 
-def test_worker_threads_each_accept_connections_on_their_own_reuseport_socket():
-    async def main():
-        async with running_backends("a", "b") as bes:
-            routes = [{"match": {"prefix": "/"}, "route": {"cluster": "svc"}}]
-            boot = bootstrap([http_listener(routes)], [cluster("svc", *(b.port for b in bes))])
-            async with running_proxy(boot, concurrency=2) as px:
-                assert [w.thread.is_alive() for w in px.server.workers] == [True, True]
-                bodies = []
-                for _ in range(24):  # fresh connections: the kernel hashes them across sockets
-                    async with aiohttp.ClientSession() as s, s.get(px.url("/")) as r:
-                        bodies.append(await r.text())
-                assert sorted(set(bodies)) == ["a", "b"]
-                per_worker = [
-                    px.stat(f"listener.127.0.0.1_0.worker_{i}.downstream_cx_total") for i in (0, 1)
-                ]
-                assert sum(per_worker) == 24 and min(per_worker) > 0, per_worker
-                assert px.stat("cluster.svc.upstream_rq_total") == 24
-            assert px.server.workers == []
-
-    asyncio.run(main())
-
-
 def test_cors_answers_preflights_and_decorates_responses():
     async def main():
         async with running_backends("api") as (be,):
