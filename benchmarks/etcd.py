@@ -8,11 +8,14 @@ latency (Put acknowledged → event received). Each figure also carries the
 members' CPU time per operation (user + system, from /proc), which a loaded
 shared machine disturbs far less than throughput. Both clusters run side by
 side and every figure is measured in alternating slices (miniraft, etcd, etcd,
-miniraft, ...), so a shift in the machine's load hits both alike. Prints one
+miniraft, ...), so a shift in the machine's load hits both alike; a slice
+counts what completes in a window opening `--warmup` seconds after its
+clients start (steady state: no slice is charged the first round trip of a
+cold closed loop). Prints one
 JSON line per figure, then one per ratio (miniraft / etcd). Bounded to about
 two minutes; `--check-perf` adds `etcdctl check perf --load=s` on 3 members of
 each (two more minutes).
-Usage: .venv/bin/python benchmarks/etcd.py [--seconds 2.0] [--check-perf]
+Usage: .venv/bin/python benchmarks/etcd.py [--seconds 2.0] [--warmup 0.5] [--check-perf]
 """
 
 from __future__ import annotations
@@ -54,14 +57,21 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(len(xs) * p))] * 1000 if xs else 0.0
 
 
-async def load(stubs, clients: int, seconds: float, op) -> tuple[int, list[float]]:
-    """(operations completed within `seconds`, latencies of all completed ones).
+async def load(
+    stubs, clients: int, seconds: float, op, pids: list[int], warmup: float
+) -> tuple[int, list[float], float]:
+    """(operations completed in the window, their latencies, the members' CPU seconds in it).
 
-    Requests still running at the deadline finish but do not count: the rate is
-    the window's, not stretched by a drain that penalises the slower system.
+    The window opens `warmup` seconds after the clients start and lasts `seconds`:
+    a closed loop of many clients completes nothing until its first round trip,
+    so counting from the start would charge each slice one latency of idle time,
+    which costs the slower system more (at 256 clients: a third of a one-second
+    slice at 0.4 s latency). Requests still running when the window closes finish
+    but do not count, and the CPU is sampled at the window's edges.
     """
     lat: list[float] = []
-    stop = time.monotonic() + seconds
+    start = time.monotonic() + warmup
+    stop = start + seconds
     counter = itertools.count()
     in_window = 0
 
@@ -75,11 +85,19 @@ async def load(stubs, clients: int, seconds: float, op) -> tuple[int, list[float
             except grpc.aio.AioRpcError:
                 continue
             done = time.monotonic()
-            lat.append(done - t)
-            in_window += done <= stop
+            if start <= done <= stop:
+                lat.append(done - t)
+                in_window += 1
 
+    async def cpu_window() -> float:
+        await asyncio.sleep(max(0.0, start - time.monotonic()))
+        c0 = cpu_seconds(pids)
+        await asyncio.sleep(max(0.0, stop - time.monotonic()))
+        return cpu_seconds(pids) - c0
+
+    cpu = asyncio.create_task(cpu_window())
     await asyncio.gather(*(one(i) for i in range(clients)))
-    return in_window, lat
+    return in_window, lat, await cpu
 
 
 async def put(stub, n: int) -> None:
@@ -127,7 +145,7 @@ class Target:
             await c.close()
 
 
-async def interleaved(targets: list[Target], seconds: float, rounds: int) -> dict:
+async def interleaved(targets: list[Target], seconds: float, rounds: int, warmup: float) -> dict:
     """Every figure in short alternating slices, so a change in the machine's load
     (other jobs starting and stopping) hits every target alike and the ratios hold."""
     out: dict = {}
@@ -135,12 +153,11 @@ async def interleaved(targets: list[Target], seconds: float, rounds: int) -> dic
         acc = {t.name: [0, [], 0.0] for t in targets}  # ops in the windows, latencies, cpu
         for r in range(rounds):
             for t in targets if r % 2 == 0 else targets[::-1]:
-                c0 = cpu_seconds(t.pids)
-                n, lat = await load(t.stubs, clients, seconds / rounds, op)
+                n, lat, cpu = await load(t.stubs, clients, seconds / rounds, op, t.pids, warmup)
                 a = acc[t.name]
                 a[0] += n
                 a[1] += lat
-                a[2] += cpu_seconds(t.pids) - c0
+                a[2] += cpu
         for t in targets:
             n, lat, cpu = acc[t.name]
             out[(t.name, fig, clients)] = n / seconds
@@ -184,7 +201,7 @@ async def run_pair(clusters: dict[str, ProcCluster], members: int, ns) -> dict:
         for name, c in clusters.items()
     ]
     try:
-        return await interleaved(targets, ns.seconds, ns.rounds)
+        return await interleaved(targets, ns.seconds, ns.rounds, ns.warmup)
     finally:
         for t in targets:
             await t.close()
@@ -225,6 +242,9 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--seconds", type=float, default=2.0, help="per figure and target")
     p.add_argument("--rounds", type=int, default=2, help="alternating slices per figure")
+    p.add_argument(
+        "--warmup", type=float, default=0.5, help="seconds of load before each slice's window"
+    )
     p.add_argument("--members", default="1,3", help="cluster sizes, comma-separated")
     p.add_argument(
         "--check-perf", action="store_true", help="also run etcdctl check perf --load=s (+2 min)"

@@ -24,6 +24,7 @@ from google.protobuf.message import DecodeError
 from miniraft.api.raftpb import raft_pb2
 from miniraft.raft import Message, MessageType
 from miniraft.server.etcdserver.config import host_port
+from miniraft.server.rafthttp.coalesce import coalesce
 from miniraft.server.raftpb_wire import message_from_pb, message_to_pb
 
 _FRAME = struct.Struct("<I")
@@ -57,7 +58,8 @@ class Peer:
     """One remote member: a list of messages and a writer task that keeps a connection.
 
     `send` only appends and wakes the writer; the writer takes everything queued
-    by the time it runs (often several Readies' worth) and writes it with one
+    by the time it runs (often several Readies' worth), drops what a later queued
+    message makes redundant (coalesce.py) and writes the rest with one
     `writelines`, so the receiver too handles many messages per wake-up.
     """
 
@@ -94,7 +96,7 @@ class Peer:
         while True:
             await self.wake.wait()
             self.wake.clear()
-            batch, self.pending = self.pending, []
+            batch, self.pending = coalesce(self.pending), []
             if not batch:
                 continue
             try:
