@@ -126,7 +126,7 @@ class Cluster:
         self.stats = ClusterStats(self.scope)
         self.connect_timeout = _seconds(pb.connect_timeout, 5.0)
         thresholds = pb.circuit_breakers.thresholds[0] if pb.circuit_breakers.thresholds else None
-        self.resources = ResourceManager(thresholds, self.scope)
+        self.resources = ResourceManager(thresholds, self.scope, gauges=primary)
         self.hosts: list[Host] = []
         self.lb = self._make_lb()
         # The Detector on the primary; a worker puts an OutlierReporter here (worker_main.py).

@@ -8,7 +8,9 @@ everything, bind nothing).
 With `concurrency` > 1 the listeners' connections run in that many worker processes
 (worker.py, worker_main.py): this main process keeps xDS, the admin, DNS, health checking and
 outlier detection, and posts every configuration change to the workers as one immutable
-`Snapshot` (the TLS-slot push); `/stats` merges the workers' stores into its own. With 1 the
+`Snapshot` (the TLS-slot push); `/stats` merges the workers' stores into its own. Circuit
+breaker counts and token buckets, which Envoy's workers share, live in one shared-memory
+segment whose blocks main lays out per snapshot (shared_memory.py). With 1 the
 main event loop also plays the single worker, in this process.
 Omitted: hot restart, overload manager, runtime layers.
 """
@@ -26,8 +28,10 @@ from miniproxy.envoy.cluster_manager import ClusterManager
 from miniproxy.envoy.config import EnvoyException
 from miniproxy.envoy.conn_manager import RouteConfigProvider
 from miniproxy.envoy.filters import route_specific_config
+from miniproxy.envoy.filters.local_ratelimit import find_configs
 from miniproxy.envoy.listener_manager import Listener, ListenerManager
 from miniproxy.envoy.route_matcher import RouteTable
+from miniproxy.envoy.shared_memory import BlockAllocator, Segment
 from miniproxy.envoy.stats import Store, merge_stores
 from miniproxy.envoy.worker_channel import (
     ClusterState,
@@ -65,6 +69,9 @@ class Server:
         self.ads = None
         self.admin = None
         self.workers: list = []
+        self.segment: Segment | None = None  # shared by the worker processes
+        self.allocator = BlockAllocator()
+        self.bucket_cache: dict[bytes, dict] = {}  # serialized listener/route table → its buckets
         self.main_loop: asyncio.AbstractEventLoop | None = None
         self.state = "PRE_INITIALIZING"
         self.shutdown_event = asyncio.Event()
@@ -89,6 +96,10 @@ class Server:
             if self.ads is not None:
                 self.ads.update_interest()
         return p
+
+    def shared_bucket(self, key: str) -> None:
+        """Main serves traffic only as the single worker (concurrency 1): private buckets."""
+        return None
 
     def apply_route_configs(self, configs: list) -> None:
         """RDS: compile every RouteConfiguration first (so a bad one rejects the update), then swap."""
@@ -126,7 +137,46 @@ class Server:
             name: ListenerState(lis.pb.SerializeToString(deterministic=True), lis.socket_key)
             for name, lis in self.listener_manager.listeners.items()
         }
-        return Snapshot(self.snapshot_version, clusters, routes, listeners)
+        blocks = self._layout_segment(
+            [
+                (st.config, lis.pb)
+                for lis, st in zip(
+                    self.listener_manager.listeners.values(), listeners.values(), strict=True
+                )
+            ]
+            + [(routes[n], p.table.pb) for n, p in self.rds.items() if p.table is not None]
+        )
+        return Snapshot(self.snapshot_version, clusters, routes, listeners, blocks)
+
+    def _layout_segment(self, resources: list[tuple[bytes, object]]) -> dict[str, int]:
+        """Give every cluster and every local rate limit config of this snapshot (found in its
+        listeners and route tables, given as (serialized, proto)) a block of the shared segment,
+        fill the new ones, and let main's breakers read their cluster's block."""
+        cache, self.bucket_cache = self.bucket_cache, {}
+        buckets: dict = {}
+        for data, pb in resources:
+            found = cache[data] if data in cache else find_configs(pb, {})
+            buckets.update(found)
+            self.bucket_cache[data] = found
+        live = {"cluster/" + n for n in self.cluster_manager.clusters}
+        live |= {"ratelimit/" + k for k in buckets}
+        applied = min(w.applied_version for w in self.workers)
+        seg = self.segment
+        for key, block in self.allocator.update(live, self.snapshot_version, applied):
+            view = seg.block(block)
+            view[:] = memoryview(bytes(8 * seg.block_slots)).cast("q")
+            if key.startswith("ratelimit/"):
+                view[0] = buckets[key.removeprefix("ratelimit/")].token_bucket.max_tokens
+                view[1] = round(asyncio.get_running_loop().time() * 1e9)
+        if len(live) > len(self.allocator.blocks):
+            log.error("shared memory segment full: %d keys keep per-worker state",
+                      len(live) - len(self.allocator.blocks))  # fmt: skip
+        for name, c in self.cluster_manager.clusters.items():
+            block = self.allocator.blocks.get("cluster/" + name)
+            if block is not None and c.resources.block != block:
+                # Main reads the sums for its gauges and never counts (workers serve traffic).
+                c.resources.attach(seg.block(block), block, seg.workers, 0)
+        return dict(self.allocator.blocks)
 
     def _push(self) -> None:
         self.push_scheduled = False
@@ -200,8 +250,10 @@ class Server:
                        self._on_worker_exit)
                 for i in range(self.concurrency)
             ]  # fmt: skip
+            self.segment = Segment(self.concurrency)
             for w in self.workers:
                 w.start()
+                w.post_segment(self.segment)
         self.load_static()
         self.state = "INITIALIZING"
         self.state_gauge.set(3)
@@ -254,6 +306,9 @@ class Server:
         for w in self.workers:
             w.stop()
         self.workers = []
+        if self.segment is not None:
+            self.segment.close()
+            self.segment = None
 
     async def run(self) -> None:
         try:

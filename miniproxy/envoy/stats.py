@@ -44,8 +44,9 @@ class Gauge:
 
 class DerivedGauge:
     """A gauge read from its owner's state when rendered (e.g. a circuit breaker's `_open`),
-    so the request path updates only the owner's count. `merge` combines the workers' values
-    (e.g. max: open if any worker's breaker is open)."""
+    so the request path updates only the owner's count. `merge` combines the values of workers
+    that register the same gauge; one registered on main only (the breakers' gauges, which read
+    the shared counts) keeps main's value."""
 
     __slots__ = ("fn", "merge")
 

@@ -23,6 +23,7 @@ from miniproxy.envoy.worker_channel import (
     Channel,
     ListenSocket,
     OutlierResults,
+    SharedMemory,
     StatsReply,
     StatsRequest,
 )
@@ -80,6 +81,10 @@ class Worker:
         """addListener: hand the worker its own listen socket for a listener."""
         self.channel.send(ListenSocket(key), [sock.fileno()])
         self.sent_sockets.add(key)
+
+    def post_segment(self, segment) -> None:
+        """Hand the worker the server's shared-memory segment (shared_memory.py)."""
+        self.channel.send(SharedMemory(segment.workers, segment.capacity), [segment.fd])
 
     def post(self, frame_msg) -> None:
         self.channel.send(frame_msg)

@@ -7,7 +7,8 @@ thread, which owns the detector) and of source/common/stats/thread_local_store.c
 reads one merged view of every worker's stats). Envoy's workers are threads sharing memory;
 ours are processes, so every one of those hand-overs is a message here: msgspec structs,
 msgpack-encoded, each frame a 4-byte big-endian length and its bytes. A listen socket travels
-as SCM_RIGHTS ancillary data next to the `ListenSocket` frame that names it.
+as SCM_RIGHTS ancillary data next to the `ListenSocket` frame that names it, and so does the
+shared-memory segment's memfd next to `SharedMemory`.
 Omitted: flow control (frames are small and each side drains its end from its event loop).
 """
 
@@ -49,12 +50,20 @@ class Snapshot(msgspec.Struct, frozen=True, tag="snapshot"):
     clusters: dict[str, ClusterState]
     route_configs: dict[str, bytes]  # RDS name → serialized RouteConfiguration
     listeners: dict[str, ListenerState]
+    blocks: dict[str, int]  # shared-segment key (cluster/<name>, ratelimit/<digest>) → block
 
 
 class ListenSocket(msgspec.Struct, frozen=True, tag="socket"):
     """Main → worker: this worker's own SO_REUSEPORT socket (the fd rides with the frame)."""
 
     key: str
+
+
+class SharedMemory(msgspec.Struct, frozen=True, tag="shm"):
+    """Main → worker, once: the server's shared segment (its memfd rides with the frame)."""
+
+    workers: int
+    capacity: int
 
 
 class StatsRequest(msgspec.Struct, frozen=True, tag="stats_request"):
@@ -92,7 +101,9 @@ class Applied(msgspec.Struct, frozen=True, tag="applied"):
     version: int
 
 
-Message = Snapshot | ListenSocket | StatsRequest | StatsReply | OutlierResults | Applied
+Message = (
+    Snapshot | ListenSocket | SharedMemory | StatsRequest | StatsReply | OutlierResults | Applied
+)
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(Message)
 

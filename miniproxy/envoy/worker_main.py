@@ -9,7 +9,9 @@ the main thread posted). Started by worker.py with one end of a socket pair; eve
 that arrives is applied whole — only listeners, clusters and route tables whose serialized
 config changed are rebuilt — and acknowledged with `Applied`. Outlier detection, health
 checks, DNS and xDS stay in the main process: this worker reports request outcomes to it and
-receives host health back in the next snapshot. The process exits when the channel closes.
+receives host health back in the next snapshot. Circuit breakers and local rate limit buckets
+count in main's shared segment, at the blocks the snapshot names. The process exits when the
+channel closes.
 Omitted: per-worker watchdog, hot restart, drain of open connections at exit.
 """
 
@@ -33,6 +35,7 @@ from miniproxy.envoy.filters import route_specific_config
 from miniproxy.envoy.host import Host
 from miniproxy.envoy.listener_manager import Listener
 from miniproxy.envoy.route_matcher import RouteTable
+from miniproxy.envoy.shared_memory import Segment
 from miniproxy.envoy.stats import DerivedGauge, Store
 from miniproxy.envoy.worker_channel import (
     Applied,
@@ -40,6 +43,7 @@ from miniproxy.envoy.worker_channel import (
     HistogramData,
     ListenSocket,
     OutlierResults,
+    SharedMemory,
     Snapshot,
     StatsReply,
     StatsRequest,
@@ -83,6 +87,8 @@ class WorkerInstance:
         self.listener_bytes: dict[str, bytes] = {}
         self.sockets: dict[str, socket.socket] = {}
         self.outlier_batch: list[tuple[str, str, int | str]] = []
+        self.segment: Segment | None = None
+        self.blocks: dict[str, int] = {}  # the last snapshot's shared-segment layout
         self.done = asyncio.Event()
 
     # -- what conn_manager / router / filters call -----------------------------------------
@@ -96,7 +102,17 @@ class WorkerInstance:
         return p
 
     def unpack_per_filter(self, typed_map) -> dict:
-        return {n: route_specific_config(n, a, self.store) for n, a in typed_map.items()}
+        return {
+            n: route_specific_config(n, a, self.store, self.shared_bucket)
+            for n, a in typed_map.items()
+        }
+
+    def shared_bucket(self, key: str) -> tuple[memoryview, tuple[int, int]] | None:
+        """A local rate limit's bucket in the shared segment: (its slots, (fd, byte offset))."""
+        block = self.blocks.get("ratelimit/" + key)
+        if self.segment is None or block is None:
+            return None
+        return self.segment.block(block)[:2], (self.segment.fd, self.segment.offset(block))
 
     def add(self, cluster: str, address: str, result: int | str) -> None:
         if not self.outlier_batch:
@@ -117,6 +133,8 @@ class WorkerInstance:
             if isinstance(m, ListenSocket):
                 fd = self.channel.fds.pop(0)
                 self.sockets[m.key] = socket.socket(fileno=fd)
+            elif isinstance(m, SharedMemory):
+                self.segment = Segment(m.workers, self.channel.fds.pop(0), m.capacity)
             elif isinstance(m, StatsRequest):
                 self.channel.send(self.stats_reply(m.seq))
             else:
@@ -137,6 +155,7 @@ class WorkerInstance:
 
     async def apply(self, snap: Snapshot) -> None:
         """Clusters first (routes name them), then route tables, then listeners."""
+        self.blocks = snap.blocks
         for name, st in snap.clusters.items():
             if self.cluster_bytes.get(name) != st.config:
                 old = self.clusters.get(name)
@@ -144,6 +163,10 @@ class WorkerInstance:
                 c = Cluster(pb, self.store, self.rng, st.added_via_api, primary=False)
                 if pb.HasField("outlier_detection"):
                     c.detector = OutlierReporter(name, self)
+                block = snap.blocks.get("cluster/" + name)
+                if self.segment is not None and block is not None:
+                    seg = self.segment
+                    c.resources.attach(seg.block(block), block, seg.workers, self.index)
                 self.clusters[name], self.cluster_bytes[name] = c, st.config
                 if old is not None:
                     c.set_host_states(old.hosts)  # keep per-host stats across the rebuild
@@ -152,7 +175,9 @@ class WorkerInstance:
                 [Host(h.address, h.port, h.weight, h.hostname, h.health_flags) for h in st.hosts]
             )
         for name in [n for n in self.clusters if n not in snap.clusters]:
-            self.clusters.pop(name).stop()
+            gone = self.clusters.pop(name)
+            gone.resources.detach()  # main reuses its block once every worker is past here
+            gone.stop()
             del self.cluster_bytes[name]
         for name, data in snap.route_configs.items():
             if self.rds_bytes.get(name) != data:

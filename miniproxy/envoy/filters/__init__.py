@@ -33,7 +33,7 @@ def create_filter_factory(pb, hcm):
         fc, stats = FaultConfig(cfg), FaultFilterStats(hcm.stats)
         return lambda: FaultFilter(fc, stats, server.rng)
     if isinstance(cfg, local_rate_limit_pb2.LocalRateLimit):
-        lc = LocalRateLimitConfig(cfg, server.store, time.monotonic())
+        lc = LocalRateLimitConfig(cfg, server.store, time.monotonic(), server.shared_bucket)
         return lambda: LocalRateLimitFilter(lc, server.rng)
     if isinstance(cfg, rbac_pb2.RBAC):
         rc = RbacConfig(cfg, hcm.stats)
@@ -46,13 +46,14 @@ def create_filter_factory(pb, hcm):
     )
 
 
-def route_specific_config(name: str, any_msg, store):
-    """typed_per_filter_config entry → the filter's compiled per-route config."""
+def route_specific_config(name: str, any_msg, store, shared_bucket=None):
+    """typed_per_filter_config entry → the filter's compiled per-route config
+    (`shared_bucket`: a worker's lookup of shared token buckets)."""
     cfg = unpack(any_msg, name)
     if isinstance(cfg, fault_pb2.HTTPFault):
         return FaultConfig(cfg)
     if isinstance(cfg, local_rate_limit_pb2.LocalRateLimit):
-        return LocalRateLimitConfig(cfg, store, time.monotonic())
+        return LocalRateLimitConfig(cfg, store, time.monotonic(), shared_bucket)
     if isinstance(cfg, rbac_pb2.RBACPerRoute):
         return RbacPerRoute(cfg)
     if isinstance(cfg, cors_pb2.CorsPolicy):

@@ -181,8 +181,7 @@ class Router(StreamFilter):
                 flag=flags.NO_HEALTHY_UPSTREAM,
             )  # fmt: skip
             return
-        requests = cluster.resources.requests
-        if requests.count >= requests.max:  # the max_requests breaker is open
+        if not cluster.resources.requests.can_create():  # the max_requests breaker is open
             cluster.stats.upstream_rq_pending_overflow.inc()
             self._overflow()
             return
