@@ -30,6 +30,7 @@ from miniproxy.kubeproxy.types import (
 
 MakeServiceInfo = Callable[[ServicePortInfo], ServicePortInfo]
 MakeEndpointInfo = Callable[[EndpointInfo, ServicePortName], EndpointInfo]
+MakeEndpoints = Callable[[list[EndpointInfo]], list[EndpointInfo]]
 SliceEndpoints = dict[ServicePortName, dict[str, EndpointInfo]]
 
 
@@ -72,7 +73,7 @@ class ServiceChangeTracker:
                 if spn not in after:
                     service_map.pop(spn, None)
             # Assigned in place: the map's key order stays, which the render cache relies
-            # on to find the same keys without hashing them (render_cache._Gather).
+            # on to skip sorting again (render_cache: the same key list, compared in C).
             service_map.update(after)
         self.items = {}
         return updated
@@ -89,12 +90,20 @@ class EndpointsChangeTracker:
     """endpointSliceCache: applied slices per Service, and pending ones since the last sync.
 
     A slice is stored already converted, its endpoints made by `make_endpoint_info` (the
-    proxier's newEndpointInfo, which caches the endpoint's chain name) when it arrives.
+    proxier's newEndpointInfo, which caches the endpoint's chain name) when it arrives;
+    `make_endpoints` turns a service port's merged endpoint list into the proxier's own
+    list type (which joins the endpoints' constant rule text once) when it is applied.
     """
 
-    def __init__(self, node_name: str, make_endpoint_info: MakeEndpointInfo | None = None):
+    def __init__(
+        self,
+        node_name: str,
+        make_endpoint_info: MakeEndpointInfo | None = None,
+        make_endpoints: MakeEndpoints | None = None,
+    ):
         self.node_name = node_name
         self.make_endpoint_info = make_endpoint_info
+        self.make_endpoints = make_endpoints
         self.applied: dict[NamespacedName, dict[str, SliceEndpoints]] = {}
         self.pending: dict[NamespacedName, dict[str, SliceEndpoints | None]] = {}
 
@@ -145,6 +154,8 @@ class EndpointsChangeTracker:
                     result.stale_udp_endpoints += [(str(spn), ep) for ep in eps if str(ep) in gone]
                 if spn not in new:
                     endpoints_map.pop(spn, None)
+            if self.make_endpoints is not None:
+                new = {spn: self.make_endpoints(eps) for spn, eps in new.items()}
             endpoints_map.update(new)  # in place, as ServiceChangeTracker.apply
             applied = self.applied.setdefault(svc, {})
             for name, eps in self.pending[svc].items():

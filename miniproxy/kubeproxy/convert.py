@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import sys
 
 import msgspec
 import yaml
@@ -28,6 +29,13 @@ from miniproxy.kubeproxy.types import (
     ServicePortMap,
     ServicePortName,
 )
+
+
+def _port_name(namespace: str, name: str, port: str, protocol: str) -> ServicePortName:
+    """A ServicePortName of interned strings. The service map and the endpoints map get
+    equal keys built from different objects, and a sync looks one up in the other: with
+    the same string objects inside, comparing two keys is four identity checks."""
+    return ServicePortName(*map(sys.intern, (namespace, name, port, protocol)))
 
 
 def should_skip_service(svc: Service) -> bool:
@@ -72,7 +80,7 @@ def service_to_service_map(svc: Service | None) -> ServicePortMap:
     out: ServicePortMap = {}
     for port in spec.ports:
         protocol = port.protocol or "TCP"
-        spn = ServicePortName(meta.namespace or "default", meta.name, port.name, protocol)
+        spn = _port_name(meta.namespace or "default", meta.name, port.name, protocol)
         out[spn] = ServicePortInfo(
             name=spn,
             cluster_ip=spec.cluster_ip,
@@ -120,7 +128,7 @@ def slice_endpoints(
     for port in eps.ports:
         if not port.port:
             continue
-        spn = ServicePortName(svc.namespace, svc.name, port.name or "", port.protocol or "TCP")
+        spn = _port_name(svc.namespace, svc.name, port.name or "", port.protocol or "TCP")
         infos = out.setdefault(spn, {})
         for ep in eps.endpoints:
             if not ep.addresses:

@@ -2,9 +2,11 @@
 
 Mirrors k8s.io/kubernetes pkg/proxy/iptables/proxier.go (syncProxyRules: the top-level
 chains, KUBE-POSTROUTING / KUBE-MARK-MASQ, stale chain deletion, the NodePort tail call,
-KUBE-FORWARD, largeClusterMode); the per-service part is in iptables_service.py. A pure function over the service map, the endpoints map and the
-node's ProxyConfig: the same chains, rules, comments and order upstream writes, except
-that services are visited in sorted order (upstream iterates a Go map).
+KUBE-FORWARD, largeClusterMode); the per-service part is in iptables_service.py. A pure
+function over the service map, the endpoints map and the node's ProxyConfig: the same
+chains, rules, comments and order upstream writes, except that services are visited in
+sorted order (upstream iterates a Go map). The text is gathered as upstream's LineBuffers
+do: lists of (multi-line) strings, joined once.
 Partial sync (MinimizeIPTablesRestore): with `changed` given, the SVC/SVL/EXT/FW/SEP chains
 of unchanged services are left out, exactly as upstream skips them. Each service's lines
 are rendered once and reused while its inputs stay the same objects (render_cache.py);
@@ -15,7 +17,9 @@ Omitted: nfacct counters, health-check node ports' servers, IPv6.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import repeat
 
 from miniproxy.kubeproxy import names
 from miniproxy.kubeproxy.iptables_chains import (
@@ -30,7 +34,7 @@ from miniproxy.kubeproxy.iptables_chains import (
     LARGE_CLUSTER_ENDPOINTS_THRESHOLD,
 )
 from miniproxy.kubeproxy.iptables_service import ServiceBlock, service_block
-from miniproxy.kubeproxy.port_info import prepare_maps
+from miniproxy.kubeproxy.port_info import prepared
 from miniproxy.kubeproxy.render_cache import RenderCache
 from miniproxy.kubeproxy.types import EndpointsMap, NamespacedName, ProxyConfig, ServicePortMap
 
@@ -101,16 +105,24 @@ def _write_top_level(b: _Buffers, cfg: ProxyConfig) -> None:
         )  # fmt: skip
 
 
+def _declared(chains: Iterable[str]) -> set[str]:
+    """The chain names declared by ":NAME - [0:0]" lines (an entry may hold several)."""
+    text = "\n".join(filter(None, chains))
+    return set(text.replace(" - [0:0]", "").replace(":", "").split("\n")) if text else set()
+
+
 def _write_tail(
-    b: _Buffers, cfg: ProxyConfig, existing_nat_chains, actives: list, deleted: list[str]
+    b: _Buffers, cfg: ProxyConfig, existing_nat_chains, chains: Iterable[str], deleted: list[str]
 ) -> None:
     """Stale chain deletion, the NodePort tail call and the KUBE-FORWARD rules.
 
-    `actives` holds each service's chain names; stale = listed service chains minus those
-    (removed from the listed ones, never building one set of all active chains)."""
-    stale = set(existing_nat_chains)
-    stale.difference_update(*actives)  # in C, over every listed chain
-    stale = {c for c in stale if names.is_service_chain_name(c)}
+    A service's active chains are those its block declares (`chains`, every service's,
+    also the ones a partial sync does not write); they are parsed only when the kernel's
+    chains were listed."""
+    stale: set[str] = set()
+    if existing_nat_chains:
+        stale = set(existing_nat_chains) - _declared(chains)
+        stale = {c for c in stale if names.is_service_chain_name(c)}
     for chain in sorted(stale):
         b.nat_chains.append(f":{chain} - [0:0]")
         line(b.nat_rules, "-X", chain)
@@ -173,46 +185,46 @@ def render(
     With a `cache` kept across syncs (the Proxier keeps one), only services whose
     inputs changed are rendered again; the text is the same either way.
     """
-    service_map, endpoints_map = prepare_maps(service_map, endpoints_map, "iptables")
+    cache = RenderCache() if cache is None else cache
+    wanted = None if changed is None else {(n.namespace, n.name) for n in changed}
+    todo = cache.refresh(service_map, endpoints_map, wanted)
+    # largeClusterMode: past this many endpoints, rules carry no comments.
+    comments = cache.endpoint_count() <= LARGE_CLUSTER_ENDPOINTS_THRESHOLD
+
+    def build_many(svcs: list, endpoint_lists: list) -> list[ServiceBlock]:
+        svcs, endpoint_lists = prepared(svcs, endpoint_lists, "iptables")
+        return list(map(service_block, svcs, endpoint_lists, repeat(cfg), repeat(comments)))
+
+    # Every service port's block, as columns; the buffers get multi-line entries, so
+    # lines are counted from the blocks' counts.
+    table = cache.build((cfg, comments), todo, build_many, ServiceBlock)
+    caps, flt, chains, ep_chains, rules, ladders, ep_rules, n_caps, n_flt, n_rules = table
     b = _Buffers()
     _write_top_level(b, cfg)
     top_nat, top_filter = len(b.nat_rules), len(b.filter_rules)
-    get_eps = endpoints_map.get
-    total = sum(map(len, map(get_eps, service_map, itertools.repeat(()))))
-    comments = total <= LARGE_CLUSTER_ENDPOINTS_THRESHOLD
-    cache = RenderCache() if cache is None else cache
-    cache.begin(cfg, comments)
-    wanted = None if changed is None else {(n.namespace, n.name) for n in changed}
-
-    def build(svc, eps) -> ServiceBlock:
-        return service_block(svc, eps, cfg, comments)
-
-    blocks = cache.blocks(service_map, endpoints_map, build, wanted)
-    # Columns of the blocks (zip transposes in C); the buffers get multi-line entries, so
-    # lines are counted from the blocks' counts.
-    caps, flt, chains, rules, n_caps, n_flt, n_rules, actives = (
-        zip(*blocks, strict=True) if blocks else ((),) * 8
-    )
     b.filter_rules += filter(None, flt)
     n_filter, n_nat = sum(n_flt), sum(n_caps)
     if wanted is None:
-        b.nat_chains += filter(None, chains)
+        b.nat_chains += filter(
+            None, itertools.chain.from_iterable(zip(chains, ep_chains, strict=True))
+        )
         # Each service's KUBE-SERVICES captures, then its chains' rules.
-        b.nat_rules += filter(None, itertools.chain.from_iterable(zip(caps, rules, strict=True)))
+        b.nat_rules += filter(
+            None, itertools.chain.from_iterable(zip(caps, rules, ladders, ep_rules, strict=True))
+        )
         n_nat += sum(n_rules)
     else:
         # Unchanged services' chains stay as they are in the kernel (but remain active);
         # every service's captures are written, as KUBE-SERVICES is rewritten whole.
         nat = list(caps)
         for i in cache.positions(wanted):
-            if chains[i]:
-                b.nat_chains.append(chains[i])
-            nat[i] = "\n".join(filter(None, (caps[i], rules[i])))
+            b.nat_chains += filter(None, (chains[i], ep_chains[i]))
+            nat[i] = "\n".join(filter(None, (caps[i], rules[i], ladders[i], ep_rules[i])))
             n_nat += n_rules[i]
         b.nat_rules += filter(None, nat)
     blocks_nat, blocks_filter = len(b.nat_rules), len(b.filter_rules)
     deleted: list[str] = []
-    _write_tail(b, cfg, existing_nat_chains, actives, deleted)
+    _write_tail(b, cfg, existing_nat_chains, itertools.chain(chains, ep_chains), deleted)
     text = "\n".join(
         [
             "*filter",

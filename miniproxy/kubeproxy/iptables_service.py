@@ -4,34 +4,47 @@ Mirrors the service loop of k8s.io/kubernetes pkg/proxy/iptables/proxier.go
 syncProxyRules and writeServiceToEndpointRules: the KUBE-SERVICES / KUBE-NODEPORTS
 captures, the filter-table REJECT/DROP rules, and the KUBE-SVC/SVL/EXT/FW/SEP chains with
 the statistic ladder (computeProbability) and ClientIP affinity via the recent match.
-Input infos come prepared by the change trackers (port_info.py: chain names already
-hashed), so this is string building only: each rule is one f-string over precomputed
-fragments, and the rare features (external IPs, load balancers, NodePorts) sit in helpers
-that ClusterIP-only services never call.
+Input infos come prepared by the change trackers (port_info.py: chain names hashed,
+one-object text built), so this is the per-sync decisions (usable endpoints, policies,
+the ladder) and string building only: each rule is one f-string over precomputed
+fragments, the ladder one join, and when every endpoint is used the endpoint list's own
+joined KUBE-SEP text is taken as it is. The rare features (external IPs, load balancers,
+NodePorts) sit in helpers that ClusterIP-only services never call.
 """
 
 from __future__ import annotations
 
 import functools
 import ipaddress
+import operator
 from typing import NamedTuple
 
-from miniproxy.kubeproxy.port_info import IptablesEndpointInfo, IptablesServicePortInfo
+from miniproxy.kubeproxy.port_info import (
+    IptablesEndpointInfo,
+    IptablesEndpoints,
+    IptablesServicePortInfo,
+)
 from miniproxy.kubeproxy.topology import Categorized, categorize
 from miniproxy.kubeproxy.types import AFFINITY_CLIENT_IP, ProxyConfig
 
 
 class ServiceBlock(NamedTuple):
-    """One service port's rendered lines, each part pre-joined ("" when empty)."""
+    """One service port's rendered lines, each part pre-joined ("" when empty).
+
+    The endpoints' own KUBE-SEP chains and rules are parts of their own: usually they are
+    the text the endpoint list joined when it was tracked, used as it is. The block's
+    active chains are the ones it declares, so they are not kept twice."""
 
     nat_captures: str
     filter_captures: str
     chains: str
+    endpoint_chains: str
     rules: str
+    ladders: str  # the KUBE-SVC / KUBE-SVL chains' rules to the endpoints
+    endpoint_rules: str
     n_nat_captures: int
     n_filter_captures: int
     n_rules: int
-    active: tuple[str, ...]
 
 
 def compute_probability(n: int) -> str:
@@ -50,56 +63,69 @@ def _ladder(n: int) -> tuple[str, ...]:
     return (*rungs, "")
 
 
+_JUMP = operator.attrgetter("jump")  # " -j KUBE-SEP-...", built when the endpoint was tracked
+_CHAIN_LINE = operator.attrgetter("chain_line")
+_SEP_RULES = operator.attrgetter("sep_rules")
+_SEP_RULES_COMMENTED = operator.attrgetter("sep_rules_commented")
+
+
 def _write_service_to_endpoint_rules(
     rules: list[str], svc: IptablesServicePortInfo, chain: str,
     endpoints: list[IptablesEndpointInfo], comments: bool,
-) -> None:  # fmt: skip
-    """writeServiceToEndpointRules: affinity checks, then the probability ladder."""
+) -> int:  # fmt: skip
+    """writeServiceToEndpointRules: affinity checks, then the probability ladder.
+    Returns the number of lines written (some entries hold several)."""
+    ladder = _ladder(len(endpoints))
     if comments:
         name = svc.name_string
         heads = [
             f'-A {chain} -m comment --comment "{name} -> {ep.ip}:{ep.port}"' for ep in endpoints
         ]
+    elif svc.session_affinity_type != AFFINITY_CLIENT_IP:
+        # The usual large-cluster case: one head for every rung, joined in C.
+        head = f"-A {chain}"
+        rules.append(head + f"\n{head}".join(map(operator.add, ladder, map(_JUMP, endpoints))))
+        return len(endpoints)
     else:
         heads = [f"-A {chain}"] * len(endpoints)
     if svc.session_affinity_type == AFFINITY_CLIENT_IP:
         secs = svc.sticky_max_age_seconds
         rules += [
-            f"{head} -m recent --name {ep.chain_name} --rcheck --seconds {secs} --reap -j {ep.chain_name}"
+            f"{head} -m recent --name {ep.chain_name} --rcheck --seconds {secs} --reap{ep.jump}"
             for head, ep in zip(heads, endpoints, strict=True)
-        ]  # fmt: skip
-    ladder = _ladder(len(endpoints))
-    rules += [
-        f"{h}{rung} -j {ep.chain_name}"
-        for h, ep, rung in zip(heads, endpoints, ladder, strict=True)
-    ]
+        ]
+    rules += [f"{h}{rung}{ep.jump}" for h, ep, rung in zip(heads, endpoints, ladder, strict=True)]
+    return len(endpoints) * (2 if svc.session_affinity_type == AFFINITY_CLIENT_IP else 1)
 
 
 def _write_endpoint_chains(
     chains: list[str], rules: list[str], svc: IptablesServicePortInfo,
     endpoints: list[IptablesEndpointInfo], comments: bool,
 ) -> None:  # fmt: skip
-    """One KUBE-SEP chain per endpoint: hairpin masquerade, then the DNAT."""
-    chains += [ep.chain_line for ep in endpoints]
+    """One KUBE-SEP chain per endpoint: hairpin masquerade, then the DNAT (two lines)."""
+    chains += map(_CHAIN_LINE, endpoints)
     if svc.session_affinity_type != AFFINITY_CLIENT_IP:
         # The endpoint's two rules were built when it was tracked (port_info.py).
-        rules += [ep.sep_rules_commented if comments else ep.sep_rules for ep in endpoints]
+        rules += map(_SEP_RULES_COMMENTED if comments else _SEP_RULES, endpoints)
         return
     p = svc.proto
     comment = f" -m comment --comment {svc.name_string}" if comments else ""
     for ep in endpoints:
         c = ep.chain_name
-        rules.append(f"-A {c}{comment} -s {ep.ip} -j KUBE-MARK-MASQ")
-        rules.append(f"-A {c}{comment} -m recent --name {c} --set -m {p} -p {p} -j DNAT --to-destination {ep.ip}:{ep.port}")  # fmt: skip
+        rules.append(f"-A {c}{comment} -s {ep.ip} -j KUBE-MARK-MASQ\n"
+                     f"-A {c}{comment} -m recent --name {c} --set -m {p} -p {p} -j DNAT --to-destination {ep.ip}:{ep.port}")  # fmt: skip
 
 
 def service_block(
-    svc: IptablesServicePortInfo, endpoints: list[IptablesEndpointInfo], cfg: ProxyConfig,
+    svc: IptablesServicePortInfo, endpoints: IptablesEndpoints, cfg: ProxyConfig,
     comments: bool,
 ) -> ServiceBlock:  # fmt: skip
     """The lines syncProxyRules writes for one service port, in upstream's order."""
-    cat = categorize(endpoints, svc.uses_cluster, svc.uses_local, cfg.zone)
-    has_eps, name, p = cat.has_any, svc.name_string, svc.proto
+    if svc.uses_cluster and not svc.uses_local and getattr(endpoints, "all_ready", False):
+        cat = Categorized(endpoints, [], endpoints, True)  # what categorize says, sooner
+    else:
+        cat = categorize(endpoints, svc.uses_cluster, svc.uses_local, cfg.zone)
+    has_eps = cat.has_any
     has_internal = has_eps and not (svc.internal_policy_local and not cat.local)
     nat: list[str] = []
     flt: list[str] = []
@@ -113,32 +139,39 @@ def service_block(
             # Off-cluster sources reaching a ClusterIP may bounce off-node: masquerade them.
             rules.append(f"{svc.internal_masq_head} ! -s {cfg.cluster_cidr} -j KUBE-MARK-MASQ")
     else:
-        match = f"-m {p} -p {p} -d {svc.cluster_ip} --dport {svc.port}"
+        name, match = svc.name_string, f"-m {svc.proto} -p {svc.proto} -d {svc.cluster_ip} --dport {svc.port}"  # fmt: skip
         if has_eps:
             flt.append(f'-A KUBE-SERVICES -m comment --comment "{name} has no local endpoints" {match} -j DROP')  # fmt: skip
         else:
             flt.append(f'-A KUBE-SERVICES -m comment --comment "{name} has no endpoints" {match} -j REJECT')  # fmt: skip
-    active: list[str] = []
-    if svc.node_port or svc.external_ips or svc.load_balancer_vips or svc.health_check_node_port:
-        _External(svc, cat, cfg).write(nat, flt, chains, rules, active)
+    if svc.external or svc.health_check_node_port:
+        _External(svc, cat, cfg).write(nat, flt, chains, rules)
+    n_rules = len(rules)
+    ladders: list[str] = []
     if cat.cluster and svc.uses_cluster:
-        chain = svc.cluster_policy_chain_name
-        chains.append(f":{chain} - [0:0]")
-        active.append(chain)
-        _write_service_to_endpoint_rules(rules, svc, chain, cat.cluster, comments)
+        chains.append(svc.cluster_chain_line)
+        n_rules += _write_service_to_endpoint_rules(
+            ladders, svc, svc.cluster_policy_chain_name, cat.cluster, comments
+        )
     if cat.local and svc.uses_local:
-        chain = svc.local_policy_chain_name
-        chains.append(f":{chain} - [0:0]")
-        active.append(chain)
-        _write_service_to_endpoint_rules(rules, svc, chain, cat.local, comments)
-    eps = cat.all_reachable
-    _write_endpoint_chains(chains, rules, svc, eps, comments)
-    active += [ep.chain_name for ep in eps]
-    # SEP rules of non-affinity services are one two-line string per endpoint.
-    n_rules = len(rules) + (len(eps) if svc.session_affinity_type != AFFINITY_CLIENT_IP else 0)
+        chains.append(svc.local_chain_line)
+        n_rules += _write_service_to_endpoint_rules(
+            ladders, svc, svc.local_policy_chain_name, cat.local, comments
+        )
+    reach = cat.all_reachable
+    n_rules += 2 * len(reach)
+    if reach is endpoints and svc.session_affinity_type != AFFINITY_CLIENT_IP:
+        # Every endpoint is used: their chains' text was joined when the list was tracked.
+        ep_rules = endpoints.sep_rules_commented if comments else endpoints.sep_rules
+        ep_chains = endpoints.chain_lines
+    else:
+        ep_chain_list: list[str] = []
+        ep_rule_list: list[str] = []
+        _write_endpoint_chains(ep_chain_list, ep_rule_list, svc, reach, comments)
+        ep_chains, ep_rules = "\n".join(ep_chain_list), "\n".join(ep_rule_list)
     return ServiceBlock(
-        "\n".join(nat), "\n".join(flt), "\n".join(chains), "\n".join(rules),
-        len(nat), len(flt), n_rules, tuple(active),
+        "\n".join(nat), "\n".join(flt), "\n".join(chains), ep_chains, "\n".join(rules),
+        "\n".join(ladders), ep_rules, len(nat), len(flt), n_rules,
     )  # fmt: skip
 
 
@@ -163,12 +196,12 @@ class _External:
         else:
             self.target, self.comment = "DROP", f'"{self.name} has no local endpoints"'
 
-    def write(self, nat, flt, chains, rules, active) -> None:
+    def write(self, nat, flt, chains, rules) -> None:
         self._captures(nat, flt)
-        if self.has_eps and self.svc.externally_accessible():
-            self._external_chain(chains, rules, active)
+        if self.has_eps and self.svc.external:
+            self._external_chain(chains, rules)
         if self.uses_fw:
-            self._firewall_chain(chains, rules, active)
+            self._firewall_chain(chains, rules)
 
     def _match(self, ip: str) -> str:
         p = self.svc.proto
@@ -200,11 +233,10 @@ class _External:
         if svc.health_check_node_port:
             flt.append(f'-A KUBE-NODEPORTS -m comment --comment "{name} health check node port" -m tcp -p tcp --dport {svc.health_check_node_port} -j ACCEPT')  # fmt: skip
 
-    def _external_chain(self, chains: list[str], rules: list[str], active: list[str]) -> None:
+    def _external_chain(self, chains: list[str], rules: list[str]) -> None:
         """KUBE-EXT: masquerade, or for a Local policy short-circuit pods and the node."""
         ext, name, svc_chain = self.ext, self.name, self.svc.cluster_policy_chain_name
         chains.append(f":{ext} - [0:0]")
-        active.append(ext)
         if not self.svc.external_policy_local:
             rules.append(f'-A {ext} -m comment --comment "masquerade traffic for {name} external destinations" -j KUBE-MARK-MASQ')  # fmt: skip
         else:
@@ -215,11 +247,10 @@ class _External:
         if self.has_external:
             rules.append(f"-A {ext} -j {self.policy_chain}")
 
-    def _firewall_chain(self, chains: list[str], rules: list[str], active: list[str]) -> None:
+    def _firewall_chain(self, chains: list[str], rules: list[str]) -> None:
         """KUBE-FW: loadBalancerSourceRanges; what falls through is dropped in filter."""
         fw, svc = self.fw, self.svc
         chains.append(f":{fw} - [0:0]")
-        active.append(fw)
         head = f'-A {fw} -m comment --comment "{self.name} loadbalancer IP"'
         node_ip = self.cfg.node_ips[:1]
         allow_from_node = False

@@ -6,7 +6,8 @@ knftables hands to `nft -f`: one `add`/`flush`/`delete` command a line in table
 `ip kube-proxy`. Dispatch is by the verdict maps `service-ips` (ipv4_addr . inet_proto .
 inet_service) and `service-nodeports`, so a sync writes one map element per service rather
 than one rule, and a partial sync writes only the changed services' chains plus the element
-diff against the previous sync (`NftState`).
+diff against the blocks they replace (`NftState` counts who owns each element). A partial
+sync needs no listing of the kernel's chains: the replaced blocks name the stale ones.
 Omitted: IPv6, the ServiceCIDR "drop unallocated ClusterIPs" rule, the one-second delay
 before stale chains are deleted (we delete them at the next sync).
 """
@@ -15,12 +16,14 @@ from __future__ import annotations
 
 import itertools
 import operator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from miniproxy.kubeproxy import names
 from miniproxy.kubeproxy.nftables_service import NftServiceBlock, nft_service_block
 from miniproxy.kubeproxy.nftables_tx import ElementOwners, Tx
-from miniproxy.kubeproxy.port_info import prepare_maps
+from miniproxy.kubeproxy.port_info import prepared
 from miniproxy.kubeproxy.render_cache import RenderCache
 from miniproxy.kubeproxy.types import EndpointsMap, NamespacedName, ProxyConfig, ServicePortMap
 
@@ -66,9 +69,9 @@ _PORT_KEY = "inet_proto . inet_service : verdict"
 
 @dataclass
 class NftState:
-    """What the proxier keeps between syncs: map/set contents and chains to delete later."""
+    """What the proxier keeps between syncs: who wrote each map/set element, and chains
+    to delete at the next sync."""
 
-    elements: dict[str, dict[str, str]] = field(default_factory=dict)
     stale_chains: set[str] = field(default_factory=set)
     owners: ElementOwners | None = None
 
@@ -177,69 +180,82 @@ def cleanup_text(previous: NftState | None) -> str:
     return "".join(f"delete chain ip {TABLE} {c}\n" for c in sorted(previous.stale_chains))
 
 
-def _stale(tx: Tx, active: list, affinity: list, chains, sets) -> set[str]:
-    """Flush stale service chains now (deleted next sync); delete stale affinity sets.
+_ADD_CHAIN = f"add chain ip {TABLE} "
 
-    `active` / `affinity` hold each service's chain / set names: they are removed from
-    the listed ones, never gathered into one set of every active name."""
-    # Subtract first (in C, over every listed chain), then keep the service chains.
-    stale = set(chains)
-    stale.difference_update(*active)
-    stale = {c for c in stale if names.nft_is_service_chain_name(c)}
+
+def _declared(chains: Iterable[str]) -> set[str]:
+    """The chains that blocks' "add chain" / "flush chain" line pairs create."""
+    text = "\n".join(filter(None, chains))
+    adds = text.split("\n")[::2]
+    return set("\n".join(adds).replace(_ADD_CHAIN, "").split("\n")) if text else set()
+
+
+def _stale(tx: Tx, chains: set[str], sets: set[str]) -> set[str]:
+    """Flush stale service chains now (deleted next sync); delete stale affinity sets."""
+    stale = {c for c in chains if names.nft_is_service_chain_name(c)}
     for chain in sorted(stale):
         tx.cmd(f"flush chain ip {TABLE} {chain}")
-    stale_sets = set(sets)
-    stale_sets.difference_update(*affinity)
-    stale_sets = {s for s in stale_sets if s.startswith("affinity-")}
-    for s in sorted(stale_sets):
+    for s in sorted(s for s in sets if s.startswith("affinity-")):
         tx.cmd(f"delete set ip {TABLE} {s}")
     return stale
 
 
-def _write_block(tx: Tx, blk: NftServiceBlock, write: bool) -> None:
-    if write and blk.chains:
-        tx.lines.append(blk.chains)
-    # nftElementStorage.ensureElem, whether or not the chains are written.
-    tx.ensure_elems(blk.elements)
-    if write and blk.rules:
-        tx.lines.append(blk.rules)
+_ELEMENTS = operator.attrgetter("elements")
+_CHAINS = operator.attrgetter("endpoint_chains", "chains")
+_TEXT = operator.attrgetter("endpoint_chains", "chains", "rules", "ladders", "endpoint_rules")
+_SETS = operator.attrgetter("affinity_sets")
 
 
-_BLOCK_TEXT = operator.attrgetter("chains", "elements_text", "rules")
+def _all_elements(tx: Tx, table: NftServiceBlock) -> ElementOwners:
+    """Every element into flushed maps; returns who owns which."""
+    elements = list(itertools.chain.from_iterable(table.elements))
+    owners = ElementOwners(elements)
+    tx.ensure_elems(elements)
+    return owners
 
 
-def _write_services(
-    tx: Tx, cache: RenderCache[NftServiceBlock], blocks: list[NftServiceBlock],
-    wanted: set[tuple[str, str]] | None, previous: NftState | None,
-) -> tuple[ElementOwners, list[tuple[str, str]] | None]:  # fmt: skip
-    """Every service's part of the transaction. Returns the element owners for the next
-    sync and the elements that went away (None: tx.cleanup_leftovers finds them).
+def _write_full(tx: Tx, table: NftServiceBlock) -> ElementOwners:
+    """Every service's chains, elements and rules (`table`: the blocks as columns). When
+    no element slot is claimed twice each block's own text is written as it is (the maps
+    were flushed: there is nothing to diff against)."""
+    elements = list(itertools.chain.from_iterable(table.elements))
+    owners = ElementOwners(elements)
+    if owners.unique(len(elements)):
+        t = table
+        texts = zip(
+            t.endpoint_chains,
+            t.chains,
+            t.elements_text,
+            t.rules,
+            t.ladders,
+            t.endpoint_rules,
+            strict=True,
+        )
+        tx.lines += filter(None, itertools.chain.from_iterable(texts))
+        return owners
+    tx.lines += filter(None, itertools.chain.from_iterable(zip(*_TEXT(table), strict=True)))
+    tx.ensure_elems(elements)
+    return owners
 
-    A partial sync whose owners show no conflict touches only the changed services; a
-    full sync where no element is claimed twice writes each block's add-element commands
-    as they are (a fresh transaction has nothing to diff against); otherwise every
-    element goes through ensure_elems, as upstream's nftElementStorage does."""
-    order = cache.order
-    if wanted is not None and previous is not None and previous.owners is not None:
-        positions = cache.positions(wanted)
-        new: dict[tuple[str, str], list] = {}
-        for i in positions:
-            new.setdefault((order[i].namespace, order[i].name), []).extend(blocks[i].pairs)
-        replaced = previous.owners.replace(wanted, new)
-        if replaced is not None:
-            for i in positions:
-                _write_block(tx, blocks[i], True)
-            return replaced
-    services = [(spn.namespace, spn.name) for spn in order]
-    pairs = [blk.pairs for blk in blocks]
-    owners = ElementOwners.of(services, pairs)
-    if previous is None and len(owners.counts) == sum(map(len, pairs)):
-        tx.lines += filter(None, itertools.chain.from_iterable(map(_BLOCK_TEXT, blocks)))
-        tx.load_elements(itertools.chain.from_iterable(blk.elements for blk in blocks))
-        return owners, []
-    for svc, blk in zip(services, blocks, strict=True):
-        _write_block(tx, blk, wanted is None or svc in wanted)
-    return owners, None
+
+def _write_partial(
+    tx: Tx, changed: list[NftServiceBlock], table: NftServiceBlock,
+    replaced: list[NftServiceBlock] | None, previous: NftState,
+) -> ElementOwners:  # fmt: skip
+    """The changed services' chains and rules, and their element changes against what
+    they wrote last time (`replaced`); every element again when that is unknown or two
+    Services claim one slot."""
+    for blk in changed:
+        tx.lines += filter(None, _TEXT(blk))
+    owners = previous.owners
+    if replaced is not None and owners is not None:
+        old = list(itertools.chain.from_iterable(map(_ELEMENTS, replaced)))
+        new = list(itertools.chain.from_iterable(map(_ELEMENTS, changed)))
+        if owners.replace(tx, old, new):
+            return owners
+    for kind, name in CONTAINERS:
+        tx.cmd(f"flush {kind} ip {TABLE} {name}")
+    return _all_elements(tx, table)
 
 
 def render(
@@ -249,36 +265,46 @@ def render(
     *,
     changed: set[NamespacedName] | None = None,
     previous: NftState | None = None,
-    existing_chains: frozenset[str] | set[str] = frozenset(),
-    existing_sets: frozenset[str] | set[str] = frozenset(),
+    existing_chains: frozenset[str] | set[str] | None = None,
+    existing_sets: frozenset[str] | set[str] | None = None,
     cache: RenderCache[NftServiceBlock] | None = None,
 ) -> NftRender:
     """syncProxyRules' transaction; a full sync unless `changed` and `previous` are given.
 
     With a `cache` kept across syncs (the Proxier keeps one), only services whose inputs
-    changed are rendered again; the text is the same either way."""
-    service_map, endpoints_map = prepare_maps(service_map, endpoints_map, "nftables")
+    changed are rendered again; the text is the same either way. `existing_*` are the
+    table's chains and sets as listed from the kernel; without them a partial sync takes
+    the changed services' stale chains from the cache. `previous` is consumed: its
+    element counts are updated in place, as upstream updates its nftElementStorage."""
     partial = changed is not None and previous is not None
-    tx = Tx(TABLE, {} if not partial else {k: dict(v) for k, v in previous.elements.items()})
-    created: set[str] = set()
-    if not partial:
-        _setup(tx, cfg, previous is None, created)
-    wanted = None if not partial else {(n.namespace, n.name) for n in changed}
     cache = RenderCache() if cache is None else cache
-    cache.begin(cfg, None)
+    wanted = None if not partial else {(n.namespace, n.name) for n in changed}
+    todo = cache.refresh(service_map, endpoints_map, wanted)
 
-    def build(svc, eps) -> NftServiceBlock:
-        return nft_service_block(svc, eps, cfg)
+    def build_many(svcs: list, endpoint_lists: list) -> list[NftServiceBlock]:
+        svcs, endpoint_lists = prepared(svcs, endpoint_lists, "nftables")
+        return list(map(nft_service_block, svcs, endpoint_lists, repeat(cfg)))
 
-    blocks = cache.blocks(service_map, endpoints_map, build, wanted)
-    owners, gone = _write_services(tx, cache, blocks, wanted, previous if partial else None)
-    # Skipped services' chains stay as they are in the kernel, but remain active.
-    service_created = [blk.created for blk in blocks]
-    affinity_sets = [blk.affinity_sets for blk in blocks]
-    stale = _stale(tx, service_created, affinity_sets, existing_chains, existing_sets)
-    if gone is None:
-        tx.cleanup_leftovers()
+    table = cache.build((cfg, None), todo, build_many, NftServiceBlock)
+    tx = Tx(TABLE)
+    if not partial:
+        _setup(tx, cfg, previous is None, set())
+        owners = _write_full(tx, table)
+        changed_blocks: list[NftServiceBlock] = []
     else:
-        tx.delete_elems(gone)
-    state = NftState(tx.elements_snapshot(), stale, owners)
-    return NftRender(tx.text(), state)
+        changed_blocks = [cache.block(i) for i in cache.positions(wanted)]
+        owners = _write_partial(tx, changed_blocks, table, cache.replaced, previous)  # type: ignore[arg-type]
+    if existing_chains is not None:
+        # Skipped services' chains stay as they are in the kernel, but remain active.
+        chains = set(existing_chains) - _declared(
+            itertools.chain(table.endpoint_chains, table.chains)
+        )
+        sets = set(existing_sets or ()).difference(*table.affinity_sets)
+    elif partial and cache.replaced is not None:
+        chains = _declared(itertools.chain.from_iterable(map(_CHAINS, cache.replaced)))
+        chains -= _declared(itertools.chain.from_iterable(map(_CHAINS, changed_blocks)))
+        sets = set().union(*map(_SETS, cache.replaced)).difference(*map(_SETS, changed_blocks))
+    else:
+        chains, sets = set(), set()
+    stale = _stale(tx, chains, sets)
+    return NftRender(tx.text(), NftState(stale, owners))

@@ -2,36 +2,45 @@
 
 Mirrors the service loop of k8s.io/kubernetes pkg/proxy/nftables/proxier.go syncProxyRules
 and writeServiceToEndpointRules. A service port becomes an `NftServiceBlock`: its
-add/flush chain commands, its map/set elements (which a partial sync still ensures, so
-that nftElementStorage can diff them) and its rules. Infos come prepared by the change
-trackers (port_info.py), so this is string building only, and blocks are cached between
-syncs by render_cache.py.
+add/flush chain commands, its map/set elements (which a partial sync diffs against the
+block it replaces) and its rules. Infos come prepared by the change trackers (port_info.py:
+names hashed, one-object text built), so this is the per-sync decisions (usable endpoints,
+policies, the numgen map or ladder) and string building only; when every endpoint is used,
+the endpoint list's own joined text is taken as it is. Blocks are cached between syncs by
+render_cache.py.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import operator
 from typing import NamedTuple
 
 from miniproxy.kubeproxy.names import NFT_TABLE
-from miniproxy.kubeproxy.nftables_tx import element_line
-from miniproxy.kubeproxy.port_info import NftEndpointInfo, NftServicePortInfo
+from miniproxy.kubeproxy.nftables_tx import Element, element
+from miniproxy.kubeproxy.port_info import NftEndpointInfo, NftEndpoints, NftServicePortInfo
 from miniproxy.kubeproxy.topology import Categorized, categorize
 from miniproxy.kubeproxy.types import AFFINITY_CLIENT_IP, ProxyConfig
 
 _RULE = f"add rule ip {NFT_TABLE} "
-Element = tuple[str, str, str, str]  # container, key, value, the `add element` command
 
 
 class NftServiceBlock(NamedTuple):
-    """One service port's part of the transaction ("" / () when empty)."""
+    """One service port's part of the transaction ("" / () when empty), in the order it
+    is written: endpoint chains, service chains, elements, rules, ladders, endpoint rules.
 
+    The endpoints' own parts are usually the text the endpoint list joined when it was
+    tracked, used as it is. The chains it creates are the ones its chain parts add, so
+    they are not kept twice."""
+
+    endpoint_chains: str
     chains: str
     elements: tuple[Element, ...]
     rules: str
-    created: tuple[str, ...]
+    ladders: str  # the service / local chains' rules to the endpoints
+    endpoint_rules: str
     affinity_sets: tuple[str, ...]
-    pairs: tuple[tuple[str, str], ...]  # (container, key) of each element, for ElementOwners
     elements_text: str  # the elements' add commands, for a transaction that starts empty
 
 
@@ -40,37 +49,45 @@ def _chain_lines(chain: str) -> str:
 
 
 def _elem(container: str, key: str, value: str = "", comment: str = "") -> Element:
-    return (container, key, value, element_line(NFT_TABLE, container, key, value, comment))
+    return element(NFT_TABLE, container, key, value, comment)
+
+
+_CHAIN_LINES = operator.attrgetter("chain_lines")  # built when the endpoint was tracked
+_ENDPOINT_RULES = operator.attrgetter("endpoint_rules")
+_GOTO = operator.attrgetter("goto")  # "goto endpoint-..."
 
 
 def nft_service_block(
-    svc: NftServicePortInfo, endpoints: list[NftEndpointInfo], cfg: ProxyConfig
+    svc: NftServicePortInfo, endpoints: NftEndpoints, cfg: ProxyConfig
 ) -> NftServiceBlock:
     """The commands syncProxyRules writes for one service port, in upstream's order."""
-    cat = categorize(endpoints, svc.uses_cluster, svc.uses_local, cfg.zone)
+    if svc.uses_cluster and not svc.uses_local and getattr(endpoints, "all_ready", False):
+        cat = Categorized(endpoints, [], endpoints, True)  # what categorize says, sooner
+    else:
+        cat = categorize(endpoints, svc.uses_cluster, svc.uses_local, cfg.zone)
     eps = cat.all_reachable
-    chains = [ep.chain_lines for ep in eps]
-    created = [ep.chain_name for ep in eps]
-    cluster_chain, local_chain = svc.cluster_policy_chain_name, svc.local_policy_chain_name
+    affinity = svc.session_affinity_type == AFFINITY_CLIENT_IP
+    # When every endpoint is used, their chains' text was joined when the list was tracked.
+    every = eps is endpoints and not affinity
+    ep_chains = endpoints.chain_lines if every else "\n".join(map(_CHAIN_LINES, eps))
+    chains: list[str] = []
     uses_cluster = bool(cat.cluster) and svc.uses_cluster
     uses_local = bool(cat.local) and svc.uses_local
-    uses_ext = cat.has_any and svc.externally_accessible()
+    uses_ext = cat.has_any and svc.external
     uses_fw = bool(svc.load_balancer_vips) and bool(svc.load_balancer_source_ranges)
-    for used, chain in (
-        (uses_cluster, cluster_chain),
-        (uses_local, local_chain),
-        (uses_ext, svc.external_chain_name),
-        (uses_fw, svc.firewall_chain_name),
-    ):
-        if used:
-            chains.append(_chain_lines(chain))
-            created.append(chain)
+    if uses_cluster:
+        chains.append(svc.cluster_chain_lines)
+    if uses_local:
+        chains.append(svc.local_chain_lines)
+    if uses_ext:
+        chains.append(_chain_lines(svc.external_chain_name))
+    if uses_fw:
+        chains.append(_chain_lines(svc.firewall_chain_name))
     has_internal = cat.has_any and not (svc.internal_policy_local and not cat.local)
     rules: list[str] = []
-    # The ClusterIP's elements and masquerade rule head were built when it was tracked.
-    elements = [svc.cluster_ip_element]
     if has_internal:
-        elements.append(svc.service_ips_element)
+        # Its cluster-ips and service-ips elements were built when it was tracked.
+        elements: tuple[Element, ...] | list[Element] = svc.internal_elements
         if cfg.masquerade_all:
             rules.append(f"{svc.internal_masq_head} jump mark-for-masquerade")
         elif cfg.cluster_cidr:
@@ -79,34 +96,53 @@ def nft_service_block(
     else:
         key = f"{svc.cluster_ip} . {svc.proto} . {svc.port}"
         verdict = "drop" if cat.has_any else "goto reject-chain"
-        elements.append(_elem("no-endpoint-services", key, verdict, svc.name_string))
-    if svc.node_port or svc.external_ips or svc.load_balancer_vips:
+        elements = [svc.internal_elements[0], _elem("no-endpoint-services", key, verdict, svc.name_string)]  # fmt: skip
+    if svc.external:
+        elements = list(elements)
         _External(svc, cat, cfg, uses_fw).write(elements, rules, uses_ext)
-    affinity = svc.session_affinity_type == AFFINITY_CLIENT_IP
     if affinity:
         timeout = f"timeout {svc.sticky_max_age_seconds}s"
         rules += [
             f"add set ip {NFT_TABLE} {ep.affinity_set_name} {{ type ipv4_addr ; flags dynamic,timeout ; {timeout} ; }}"
             for ep in eps
         ]  # fmt: skip
+    ladders: list[str] = []
     if uses_cluster:
-        _write_service_to_endpoint_rules(rules, svc, cluster_chain, cat.cluster, cfg)
+        _write_service_to_endpoint_rules(ladders, svc, svc.cluster_policy_chain_name, cat.cluster, cfg)  # fmt: skip
     if uses_local:
-        _write_service_to_endpoint_rules(rules, svc, local_chain, cat.local, cfg)
-    if not affinity:
-        rules += [ep.endpoint_rules for ep in eps]  # built when the endpoint was tracked
+        _write_service_to_endpoint_rules(ladders, svc, svc.local_policy_chain_name, cat.local, cfg)
+    if every:
+        ep_rules = endpoints.endpoint_rules
+    elif not affinity:
+        ep_rules = "\n".join(map(_ENDPOINT_RULES, eps))  # built when the endpoint was tracked
     else:
-        for ep in eps:
-            c = ep.chain_name
-            rules.append(f"{_RULE}{c} ip saddr {ep.ip} jump mark-for-masquerade")
-            rules.append(f"{_RULE}{c} update @{ep.affinity_set_name} {{ ip saddr }}")
-            rules.append(f"{_RULE}{c} meta l4proto {svc.proto} dnat to {ep.ip}:{ep.port}")
+        ep_rules = "\n".join(
+            f"{_RULE}{ep.chain_name} ip saddr {ep.ip} jump mark-for-masquerade\n"
+            f"{_RULE}{ep.chain_name} update @{ep.affinity_set_name} {{ ip saddr }}\n"
+            f"{_RULE}{ep.chain_name} meta l4proto {svc.proto} dnat to {ep.ip}:{ep.port}"
+            for ep in eps
+        )
     sets = tuple(ep.affinity_set_name for ep in eps) if affinity else ()
-    pairs = tuple((c, k) for c, k, _, _ in elements)
+    if elements is svc.internal_elements:
+        elements_tuple, elements_text = svc.internal_elements, svc.internal_elements_text
+    else:
+        elements_tuple, elements_text = tuple(elements), "\n".join([e.add for e in elements])
     return NftServiceBlock(
-        "\n".join(chains), tuple(elements), "\n".join(rules), tuple(created), sets, pairs,
-        "\n".join([e[3] for e in elements]),
+        ep_chains, "\n".join(chains), elements_tuple, "\n".join(rules), "\n".join(ladders),
+        ep_rules, sets, elements_text,
     )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=256)
+def _ladder(n: int) -> tuple[str, ...]:
+    """Rule i takes 1/(n-i) of what is left: uniform, as computeProbability; the last
+    rung takes the rest."""
+    return (*(f" numgen random mod {n - i} 0 " for i in range(n - 1)), " ")
+
+
+@functools.lru_cache(maxsize=256)
+def _vmap_keys(n: int) -> tuple[str, ...]:
+    return tuple(f"{i} : " for i in range(n))
 
 
 def _write_service_to_endpoint_rules(
@@ -116,19 +152,13 @@ def _write_service_to_endpoint_rules(
     """writeServiceToEndpointRules: affinity lookups, then one numgen vmap."""
     head = _RULE + chain
     if svc.session_affinity_type == AFFINITY_CLIENT_IP:
-        rules += [
-            f"{head} ip saddr @{ep.affinity_set_name} goto {ep.chain_name}" for ep in endpoints
-        ]
+        rules += [f"{head} ip saddr @{ep.affinity_set_name} {ep.goto}" for ep in endpoints]
     n = len(endpoints)
+    gotos = map(_GOTO, endpoints)
     if cfg.nftables_endpoint_ladder:
-        # Rule i takes 1/(n-i) of what is left: uniform, as computeProbability.
-        rules += [
-            f"{head} numgen random mod {n - i} 0 goto {ep.chain_name}"
-            for i, ep in enumerate(endpoints[:-1])
-        ]
-        rules.append(f"{head} goto {endpoints[-1].chain_name}")
+        rules.append(head + f"\n{head}".join(map(operator.add, _ladder(n), gotos)))
         return
-    entries = " , ".join([f"{i} : goto {ep.chain_name}" for i, ep in enumerate(endpoints)])
+    entries = " , ".join(map(operator.add, _vmap_keys(n), gotos))
     rules.append(f"{head} numgen random mod {n} vmap {{ {entries} }}")
 
 

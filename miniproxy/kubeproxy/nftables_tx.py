@@ -1,39 +1,58 @@
-"""The nftables transaction a sync writes, with the element bookkeeping of partial syncs.
+"""The nftables transaction a sync writes, and the element bookkeeping of partial syncs.
 
 Mirrors sigs.k8s.io/knftables Transaction (as the nftables proxier uses it: Add, Flush,
-Delete written as `nft -f` text) and nftElementStorage of k8s.io/kubernetes
-pkg/proxy/nftables/proxier.go (ensureElem, cleanupLeftoverKeys). `Tx` keeps each map and
-set's contents, so that a partial sync emits only the element changes.
+Delete written as `nft -f` text) and the job of nftElementStorage in k8s.io/kubernetes
+pkg/proxy/nftables/proxier.go (ensureElem, cleanupLeftoverKeys): a sync must leave each
+map and set holding exactly the elements of the current services, writing as few element
+commands as it can. Here a full sync flushes the maps and writes every element, and a
+partial sync diffs the changed Services' elements against what they wrote last time.
 """
 
 from __future__ import annotations
 
 import itertools
+import operator
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from typing import NamedTuple
 
 _SETS = {"cluster-ips"}
-_MISSING = object()
 
 
-def element_line(table: str, container: str, key: str, value: str, comment: str) -> str:
-    """The `add element` command for one set or map element."""
+class Element(NamedTuple):
+    """One element of one set or map, with the commands that add and delete it."""
+
+    slot: str  # "container key": two elements with one slot cannot both exist
+    value: str
+    add: str
+    delete: str
+
+
+def element(table: str, container: str, key: str, value: str = "", comment: str = "") -> Element:
+    """The element `key [: value]` of `container`, with its `add element` command."""
     note = f' comment "{comment}"' if comment else ""
     body = f"{key}{note}" if container in _SETS else f"{key}{note} : {value}"
-    return f"add element ip {table} {container} {{ {body} }}"
+    return Element(
+        f"{container} {key}",
+        value,
+        f"add element ip {table} {container} {{ {body} }}",
+        f"delete element ip {table} {container} {{ {key} }}",
+    )
+
+
+_SLOT = operator.attrgetter("slot")
 
 
 class Tx:
-    """A knftables-style transaction over one table, with element bookkeeping.
+    """A knftables-style transaction over one table.
 
     `lines` holds commands in order; an entry may be several commands already joined
     with newlines (a service's cached block)."""
 
-    def __init__(self, table: str, elements: dict[str, dict[str, str]]):
+    def __init__(self, table: str):
         self.table = table
         self.lines: list[str] = []
-        self._elements = elements
-        self._seen: dict[str, set[str]] = {name: set() for name in elements}
+        self._written: dict[str, str] = {}  # slot -> value, for ensure_elems
 
     def cmd(self, line: str) -> None:
         self.lines.append(line)
@@ -50,100 +69,61 @@ class Tx:
         tail = f' comment "{comment}"' if comment else ""
         self.cmd(f"add rule ip {self.table} {chain} {rule}{tail}")
 
-    def ensure_elems(self, elements: tuple[tuple[str, str, str, str], ...]) -> None:
-        """nftElementStorage.ensureElem for (container, key, value, add-line) tuples: add
-        new keys, replace changed values, keep the rest."""
-        stores, seen, lines = self._elements, self._seen, self.lines
-        for container, key, value, add_line in elements:
-            store = stores.get(container)
-            if store is None:
-                store = stores[container] = {}
-                seen[container] = set()
-            seen[container].add(key)
-            old = store.get(key, _MISSING)
-            if old is _MISSING:
-                store[key] = value
-                lines.append(add_line)
-            elif old != value:
-                lines.append(f"delete element ip {self.table} {container} {{ {key} }}")
-                store[key] = value
-                lines.append(add_line)
-
-    def load_elements(self, elements) -> None:
-        """Record elements whose add commands the caller wrote itself (a fresh store)."""
-        stores = self._elements
-        for container, key, value, _ in elements:
-            store = stores.get(container)
-            if store is None:
-                store = stores[container] = {}
-            store[key] = value
-
-    def delete_elems(self, pairs: list[tuple[str, str]]) -> None:
-        """Delete these (container, key) elements, in the order given."""
-        for container, key in pairs:
-            self.cmd(f"delete element ip {self.table} {container} {{ {key} }}")
-            del self._elements[container][key]
-
-    def cleanup_leftovers(self) -> None:
-        """cleanupLeftoverKeys: delete every element that this sync did not ensure."""
-        for container in sorted(self._elements):
-            store, seen = self._elements[container], self._seen.get(container, set())
-            for key in sorted(set(store) - seen):
-                self.cmd(f"delete element ip {self.table} {container} {{ {key} }}")
-                del store[key]
-
-    def elements_snapshot(self) -> dict[str, dict[str, str]]:
-        return {k: dict(v) for k, v in self._elements.items()}
+    def ensure_elems(self, elements: Iterable[Element]) -> None:
+        """nftElementStorage.ensureElem into flushed maps: add each element once; a later
+        element for a slot already written replaces it (delete, then add)."""
+        written, lines = self._written, self.lines
+        for e in elements:
+            old = written.get(e.slot)
+            if old == e.value:
+                continue
+            if old is not None:
+                lines.append(e.delete)
+            written[e.slot] = e.value
+            lines.append(e.add)
 
     def text(self) -> str:
         # One join with a trailing "" entry: no second copy of a 30 MB text for its "\n".
         return "\n".join([*self.lines, ""]) if self.lines else ""
 
 
-Pair = tuple[str, str]  # (container, key)
-ServiceKey = tuple[str, str]  # (namespace, name)
-
-
-@dataclass
 class ElementOwners:
-    """Which Services ensured each element in the last sync, with a count per element.
+    """How many service ports wrote each element slot in the last sync.
 
     Not upstream (nftElementStorage re-ensures every service's elements on every sync):
-    with it a partial sync touches only the changed Services' elements. An element that
-    went away is one whose count drops to zero; an element also ensured by an unchanged
-    Service is a conflict (two Services claiming one key), for which the caller falls
-    back to re-ensuring everything, so the result is always what a full pass gives."""
+    with it a partial sync touches only the changed Services' elements. A slot that also
+    belongs to an unchanged service port is a conflict (two Services claiming one key), for
+    which the caller falls back to writing every element, so the result is always what a
+    full pass gives."""
 
-    counts: dict[Pair, int] = field(default_factory=dict)
-    by_service: dict[ServiceKey, list[Pair]] = field(default_factory=dict)
+    def __init__(self, elements: Iterable[Element]):
+        self.counts: Counter[str] = Counter(map(_SLOT, elements))
 
-    @classmethod
-    def of(cls, services: list[ServiceKey], pairs: list[tuple[Pair, ...]]) -> ElementOwners:
-        """Owners from each service port's Service and (container, key) pairs."""
-        by_service: dict[ServiceKey, list[Pair]] = {}
-        for svc, port_pairs in zip(services, pairs, strict=True):
-            by_service.setdefault(svc, []).extend(port_pairs)
-        return cls(dict(Counter(itertools.chain.from_iterable(pairs))), by_service)
+    def unique(self, n_elements: int) -> bool:
+        """Whether no slot was claimed twice among that many elements."""
+        return len(self.counts) == n_elements
 
-    def replace(
-        self, changed: set[ServiceKey], new: dict[ServiceKey, list[Pair]]
-    ) -> tuple[ElementOwners, list[Pair]] | None:
-        """Owners after the changed Services' elements are replaced by `new`, and the
-        elements nobody owns any more (sorted); None on a conflict."""
-        counts, by_service = dict(self.counts), dict(self.by_service)
-        old: list[Pair] = []
-        for svc in changed:
-            for pair in by_service.pop(svc, ()):
-                counts[pair] -= 1
-                old.append(pair)
-        touched = old + [pair for pairs in new.values() for pair in pairs]
-        if any(counts.get(pair, 0) > 0 for pair in touched):
-            return None  # an unchanged Service owns one of these elements too
-        for svc, pairs in new.items():
-            by_service[svc] = pairs
-            for pair in pairs:
-                counts[pair] = counts.get(pair, 0) + 1
-        gone = sorted({pair for pair in old if counts[pair] == 0})
-        for pair in gone:
-            del counts[pair]
-        return ElementOwners(counts, by_service), gone
+    def replace(self, tx: Tx, old: list[Element], new: list[Element]) -> bool:
+        """Write the commands that turn the `old` elements of the changed Services into
+        their `new` ones and update the counts; False (nothing written) on a conflict."""
+        counts = self.counts
+        old_by_slot = {e.slot: e for e in old}
+        new_by_slot = {e.slot: e for e in new}
+        if len(old_by_slot) != len(old) or len(new_by_slot) != len(new):
+            return False  # the changed Services claim one slot twice
+        if any(
+            counts[s] - (s in old_by_slot) > 0 for s in itertools.chain(old_by_slot, new_by_slot)
+        ):
+            return False  # an unchanged service port owns one of these slots too
+        for slot in sorted(old_by_slot.keys() - new_by_slot.keys()):
+            tx.cmd(old_by_slot[slot].delete)
+            del counts[slot]
+        for e in new:
+            before = old_by_slot.get(e.slot)
+            if before is not None and before.value == e.value:
+                continue
+            if before is not None:
+                tx.cmd(before.delete)
+            tx.cmd(e.add)
+            counts[e.slot] = 1
+        return True

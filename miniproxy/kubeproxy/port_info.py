@@ -4,24 +4,22 @@ Mirrors k8s.io/kubernetes pkg/proxy/iptables/proxier.go (servicePortInfo, newSer
 endpointInfo, newEndpointInfo) and the same types of pkg/proxy/nftables/proxier.go. Upstream
 hands these constructors to the change trackers (makeServiceInfo / makeEndpointInfo), so the
 sha256 chain names are computed once per Service or EndpointSlice change, in the informer
-handler, and syncProxyRules only reads them. `prepare_maps` gives the same infos to callers
+handler, and syncProxyRules only reads them. `prepared` gives the same infos to callers
 that build base maps by hand (tests, the `render` command).
 Omitted: the IPv6 variants of the names (the proxiers are IPv4 only).
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from miniproxy.kubeproxy import names
-from miniproxy.kubeproxy.nftables_tx import element_line
+from miniproxy.kubeproxy.nftables_tx import element
 from miniproxy.kubeproxy.types import (
     EndpointInfo,
-    EndpointsMap,
+    EndpointList,
     ServicePortInfo,
-    ServicePortMap,
     ServicePortName,
 )
 
@@ -45,12 +43,15 @@ class IptablesServicePortInfo(ServicePortInfo):
     proto: str = _derived()  # lower-case protocol, as -m/-p take it
     uses_cluster: bool = _derived()  # UsesClusterEndpoints()
     uses_local: bool = _derived()  # UsesLocalEndpoints()
+    external: bool = _derived()  # ExternallyAccessible()
     cluster_policy_chain_name: str = _derived()
     local_policy_chain_name: str = _derived()
     firewall_chain_name: str = _derived()
     external_chain_name: str = _derived()
     cluster_ip_capture: str = _derived()
     internal_masq_head: str = _derived()
+    cluster_chain_line: str = _derived()  # ":KUBE-SVC-... - [0:0]"
+    local_chain_line: str = _derived()
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class IptablesEndpointInfo(EndpointInfo):
 
     chain_name: str = _derived()
     chain_line: str = _derived()
+    jump: str = _derived()  # " -j KUBE-SEP-...", the tail of its rung in the ladder
     sep_rules: str = _derived()
     sep_rules_commented: str = _derived()
 
@@ -76,14 +78,18 @@ class NftServicePortInfo(ServicePortInfo):
     proto: str = _derived()
     uses_cluster: bool = _derived()
     uses_local: bool = _derived()
+    external: bool = _derived()
     cluster_policy_chain_name: str = _derived()
     local_policy_chain_name: str = _derived()
     external_chain_name: str = _derived()
     firewall_chain_name: str = _derived()
-    # (container, key, value, add-element command) of its cluster-ips and service-ips
-    # elements, and the head of its masquerade rule: they depend on this port alone.
-    cluster_ip_element: tuple = _derived()
-    service_ips_element: tuple = _derived()
+    # Its cluster-ips and service-ips elements (with their add commands joined), its
+    # policy chains' add/flush commands, and the head of its masquerade rule: they
+    # depend on this port alone.
+    internal_elements: tuple = _derived()
+    internal_elements_text: str = _derived()
+    cluster_chain_lines: str = _derived()
+    local_chain_lines: str = _derived()
     internal_masq_head: str = _derived()
 
 
@@ -95,8 +101,39 @@ class NftEndpointInfo(EndpointInfo):
 
     chain_name: str = _derived()
     affinity_set_name: str = _derived()
+    goto: str = _derived()  # "goto endpoint-...", its entry in the endpoint ladder or vmap
     chain_lines: str = _derived()
     endpoint_rules: str = _derived()
+
+
+class IptablesEndpoints(EndpointList):
+    """A service port's endpoints (iptables infos) with their KUBE-SEP chains'
+    declarations and rules joined once, for the usual sync in which every endpoint is
+    used; the sync still decides that (topology.categorize)."""
+
+    __slots__ = ("chain_lines", "sep_rules", "sep_rules_commented")
+
+    @classmethod
+    def of(cls, endpoints: list) -> IptablesEndpoints:
+        out = cls(endpoints)
+        out.chain_lines = "\n".join([ep.chain_line for ep in endpoints])
+        out.sep_rules = "\n".join([ep.sep_rules for ep in endpoints])
+        out.sep_rules_commented = "\n".join([ep.sep_rules_commented for ep in endpoints])
+        return out
+
+
+class NftEndpoints(EndpointList):
+    """A service port's endpoints (nftables infos) with their chains' add/flush commands
+    and rules joined once, for the usual sync in which every endpoint is used."""
+
+    __slots__ = ("chain_lines", "endpoint_rules")
+
+    @classmethod
+    def of(cls, endpoints: list) -> NftEndpoints:
+        out = cls(endpoints)
+        out.chain_lines = "\n".join([ep.chain_lines for ep in endpoints])
+        out.endpoint_rules = "\n".join([ep.endpoint_rules for ep in endpoints])
+        return out
 
 
 def _base(info, names_: tuple[str, ...]) -> dict:
@@ -117,12 +154,15 @@ def new_iptables_service_info(base: ServicePortInfo) -> IptablesServicePortInfo:
         proto=proto,
         uses_cluster=base.uses_cluster_endpoints(),
         uses_local=base.uses_local_endpoints(),
+        external=base.externally_accessible(),
         cluster_policy_chain_name=names.SVC_PREFIX + h,
         local_policy_chain_name=names.SVL_PREFIX + h,
         firewall_chain_name=names.FW_PREFIX + h,
         external_chain_name=names.EXT_PREFIX + h,
         cluster_ip_capture=f"-A KUBE-SERVICES {comment} {match} -j {internal}",
         internal_masq_head=f"-A {internal} {comment} {match}",
+        cluster_chain_line=f":{names.SVC_PREFIX}{h} - [0:0]",
+        local_chain_line=f":{names.SVL_PREFIX}{h} - [0:0]",
     )
 
 
@@ -136,6 +176,7 @@ def new_iptables_endpoint_info(base: EndpointInfo, spn: ServicePortName) -> Ipta
         **_base(base, _EP_FIELDS),
         chain_name=c,
         chain_line=f":{c} - [0:0]",
+        jump=f" -j {c}",
         sep_rules=f"-A {c} {masq}\n-A {c} {dnat}",
         sep_rules_commented=f"-A {c}{comment} {masq}\n-A {c}{comment} {dnat}",
     )
@@ -146,24 +187,26 @@ def new_nft_service_info(base: ServicePortInfo) -> NftServicePortInfo:
     chain_base = names.nft_chain_base(base.name)
     internal = ("local-" if base.internal_policy_local else "service-") + chain_base
     t, ip, proto = names.NFT_TABLE, base.cluster_ip, base.protocol.lower()
-    key, goto = f"{ip} . {proto} . {base.port}", f"goto {internal}"
+    elements = (
+        element(t, "cluster-ips", ip),
+        element(t, "service-ips", f"{ip} . {proto} . {base.port}", f"goto {internal}"),
+    )
+    chain_lines = "add chain ip {t} {c}\nflush chain ip {t} {c}".format
     return NftServicePortInfo(
         **_base(base, _SVC_FIELDS),
         name_string=str(base.name),
-        proto=base.protocol.lower(),
+        proto=proto,
         uses_cluster=base.uses_cluster_endpoints(),
         uses_local=base.uses_local_endpoints(),
+        external=base.externally_accessible(),
         cluster_policy_chain_name="service-" + chain_base,
         local_policy_chain_name="local-" + chain_base,
         external_chain_name="external-" + chain_base,
         firewall_chain_name="firewall-" + chain_base,
-        cluster_ip_element=("cluster-ips", ip, "", element_line(t, "cluster-ips", ip, "", "")),
-        service_ips_element=(
-            "service-ips",
-            key,
-            goto,
-            element_line(t, "service-ips", key, goto, ""),
-        ),
+        internal_elements=elements,
+        internal_elements_text="\n".join(e.add for e in elements),
+        cluster_chain_lines=chain_lines(t=t, c="service-" + chain_base),
+        local_chain_lines=chain_lines(t=t, c="local-" + chain_base),
         internal_masq_head=f"add rule ip {t} {internal} ip daddr {ip} {proto} dport {base.port}",
     )
 
@@ -179,6 +222,7 @@ def new_nft_endpoint_info(base: EndpointInfo, spn: ServicePortName) -> NftEndpoi
         **_base(base, _EP_FIELDS),
         chain_name=c,
         affinity_set_name="affinity-" + chain_base,
+        goto=f"goto {c}",
         chain_lines=f"add chain ip {t} {c}\nflush chain ip {t} {c}",
         endpoint_rules=f"{masq}\n{dnat}",
     )
@@ -202,23 +246,27 @@ def make_nft_endpoint_info(base: EndpointInfo, spn: ServicePortName) -> Endpoint
     return base if type(base) is NftEndpointInfo else new_nft_endpoint_info(base, spn)
 
 
-def prepare_maps(
-    service_map: ServicePortMap, endpoints_map: EndpointsMap, mode: str
-) -> tuple[ServicePortMap, EndpointsMap]:
-    """The maps with every info prepared for `mode`; the same dicts when they already are.
+def prepared(
+    svcs: list[ServicePortInfo], endpoint_lists: list, mode: str
+) -> tuple[list[ServicePortInfo], list]:
+    """These service ports and their endpoint lists with every info prepared for `mode`;
+    the same lists when they already are.
 
-    The Proxier's trackers prepare infos as changes arrive, so there this is a scan of
-    type checks; maps built by hand get prepared copies (so no reuse of cached blocks)."""
+    The Proxier's trackers prepare infos and lists as changes arrive, so there this is two
+    type scans in C (a few milliseconds at 10k services); maps built by hand (tests, the
+    `render` command) get prepared copies."""
     iptables = mode == "iptables"
     svc_type = IptablesServicePortInfo if iptables else NftServicePortInfo
-    ep_type = IptablesEndpointInfo if iptables else NftEndpointInfo
-    make_svc = make_iptables_service_info if iptables else make_nft_service_info
+    list_type = IptablesEndpoints if iptables else NftEndpoints
+    if not set(map(type, svcs)) <= {svc_type}:
+        make_svc = make_iptables_service_info if iptables else make_nft_service_info
+        svcs = list(map(make_svc, svcs))
+    # An IptablesEndpoints / NftEndpoints holds prepared infos only (`of` is given them).
+    if set(map(type, filter(None, endpoint_lists))) <= {list_type}:
+        return svcs, endpoint_lists
     make_ep = make_iptables_endpoint_info if iptables else make_nft_endpoint_info
-    # map(type, ...) runs in C: a 10k-service check costs a few milliseconds.
-    if not set(map(type, service_map.values())) <= {svc_type}:
-        service_map = {spn: make_svc(s) for spn, s in service_map.items()}
-    if not set(map(type, itertools.chain.from_iterable(endpoints_map.values()))) <= {ep_type}:
-        endpoints_map = {
-            spn: [make_ep(ep, spn) for ep in eps] for spn, eps in endpoints_map.items()
-        }
-    return service_map, endpoints_map
+    endpoint_lists = [
+        list_type.of([make_ep(ep, svc.name) for ep in eps]) if eps else eps
+        for svc, eps in zip(svcs, endpoint_lists, strict=True)
+    ]
+    return svcs, endpoint_lists

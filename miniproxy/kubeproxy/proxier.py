@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -110,14 +109,19 @@ class Proxier:
         # newServiceInfo / newEndpointInfo of this proxier: chain names are hashed here,
         # as changes arrive, never inside syncProxyRules.
         if mode == "iptables":
-            make_svc, make_ep = (
+            make_svc, make_ep, make_eps = (
                 port_info.new_iptables_service_info,
                 port_info.new_iptables_endpoint_info,
+                port_info.IptablesEndpoints.of,
             )
         else:
-            make_svc, make_ep = port_info.new_nft_service_info, port_info.new_nft_endpoint_info
+            make_svc, make_ep, make_eps = (
+                port_info.new_nft_service_info,
+                port_info.new_nft_endpoint_info,
+                port_info.NftEndpoints.of,
+            )
         self.service_changes = ServiceChangeTracker(make_svc)
-        self.endpoints_changes = EndpointsChangeTracker(cfg.node_name, make_ep)
+        self.endpoints_changes = EndpointsChangeTracker(cfg.node_name, make_ep, make_eps)
         self.svc_port_map: ServicePortMap = {}
         self.endpoints_map: EndpointsMap = {}
         self.need_full_sync = True
@@ -185,9 +189,8 @@ class Proxier:
     def _sync_iptables(self, changed) -> str:
         if changed is None:
             self.backend.ensure_jump_rules()
-        get = self.endpoints_map.get
-        total = sum(map(len, map(get, self.svc_port_map, itertools.repeat(()))))
-        large = total > LARGE_CLUSTER_ENDPOINTS_THRESHOLD
+        # largeClusterMode as of the last render (the render decides it again).
+        large = self.iptables_cache.endpoint_count() > LARGE_CLUSTER_ENDPOINTS_THRESHOLD
         existing: set[str] = set()
         # iptables-save takes seconds on big hosts: large clusters list stale chains only
         # once per sync period (they are unreferenced, so harmless meanwhile).
@@ -209,12 +212,17 @@ class Proxier:
 
     def _sync_nftables(self, changed) -> str:
         cleanup = nftables_proxier.cleanup_text(self.nft_state)
+        # Only a full sync lists the table (chains left by an earlier run, say); a partial
+        # sync knows the changed services' old chains from its render cache, as upstream's
+        # tracking of committed chains (kubernetes PR 139878) does.
+        listed = changed is None
         if cleanup:
             try:
                 self.backend.run(cleanup)
             except Exception:
-                pass  # still referenced: they stay stale and are retried next time
-        chains, sets = self.backend.objects()
+                # Still referenced: list, so that they are found stale again (or active).
+                listed = True
+        chains, sets = self.backend.objects() if listed else (None, None)
         r = nftables_proxier.render(
             self.svc_port_map,
             self.endpoints_map,

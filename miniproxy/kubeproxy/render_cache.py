@@ -12,17 +12,19 @@ mutate them in place. A block is therefore reused exactly when the objects it wa
 rendered from are the very same objects (`is`), and whenever the node's ProxyConfig
 or the large-cluster comment mode changes, everything is rendered again. In a partial
 sync the caller names the Services whose objects changed (UpdatedServices), and only
-their ports are checked.
+their ports are checked; the blocks they replace are kept aside (`replaced`), which is
+what the previous sync wrote for those Services.
 """
 
 from __future__ import annotations
 
 import operator
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection
-from itertools import compress
+from itertools import compress, repeat
 from typing import Generic, TypeVar
 
-from miniproxy.kubeproxy.types import EndpointsMap, ProxyConfig, ServicePortInfo, ServicePortName
+from miniproxy.kubeproxy.types import EndpointsMap, ServicePortInfo, ServicePortName
 
 B = TypeVar("B")
 
@@ -36,114 +38,154 @@ def _picker(indices: list[int]) -> Callable[[list], tuple]:
     return lambda seq: tuple(seq[i] for i in indices)
 
 
-class _Gather:
-    """A dict's values in a given key order without hashing a key per call.
-
-    The dict's key list is compared with the previous one (by identity first, in C); only
-    when it changed is the permutation computed again. The trackers assign changed keys
-    in place, so a sync usually finds the same key list."""
-
-    def __init__(self) -> None:
-        self._keys: list | None = None
-        self._order: list | None = None
-        self._pick: Callable[[list], tuple] = _picker([])
-
-    def __call__(self, d: dict, order: list, default: object) -> tuple:
-        keys = list(d)
-        if keys != self._keys or order is not self._order:
-            index = {k: i for i, k in enumerate(keys)}
-            self._pick = _picker([index.get(k, len(keys)) for k in order])
-            self._keys, self._order = keys, order
-        values = list(d.values())
-        values.append(default)  # what keys missing from d get
-        return self._pick(values)
+_NAME_STRING = operator.attrgetter("name_string")
 
 
 class RenderCache(Generic[B]):
-    """Blocks in service-port order, valid for one (cfg, mode) and the identity of their
-    inputs. Kept as parallel lists (inputs, blocks) so that checking 10k services for
-    changes is a few C-level passes (map / operator.is_not), not a Python loop."""
+    """Blocks in service-port order, valid for one key (config, mode) and the identity of
+    their inputs. Kept as parallel lists (order, inputs, and one list per field of the
+    block type: a table of columns), so that checking 10k services for changes is a few
+    C-level passes (map / operator.is_not), and the cache holds no object per service
+    for the garbage collector to walk."""
 
     def __init__(self) -> None:
-        self._mode: tuple[ProxyConfig, object] | None = None
-        self._keys: frozenset[ServicePortName] = frozenset()
-        self._order: list[ServicePortName] = []
-        self._svcs: list[object] = []
-        self._eps: list[object] = []
-        self._blocks: list[B | None] = []
-        # (namespace, name) -> positions of that Service's ports in the order.
-        self._positions: dict[tuple[str, str], list[int]] = {}
+        self._key: object = None
         self._key_list: list[ServicePortName] = []
-        self._gather_svcs, self._gather_eps = _Gather(), _Gather()
+        self._pick_svcs: Callable[[list], tuple] = _picker([])
+        self.order: list[ServicePortName] = []  # service ports in render order
+        self._names: list[str] = []  # str() of each, sorted: ports are found by bisection
+        self.svcs: list[object] = []
+        self.eps: list[object] = []
+        self.columns: B | None = None  # a block whose fields are lists, one entry a port
+        # This sync's inputs in the service map's own order, for a build of every block.
+        self._batch: tuple[list, list] | None = None
+        # The blocks the last partial refresh replaced (None: unknown, as in a new cache).
+        self.replaced: list[B] | None = None
         self.rendered = 0  # blocks built by the last sync (for tests and metrics)
 
-    def begin(self, cfg: ProxyConfig, mode: object) -> None:
-        """Start a sync; a different config or mode invalidates every block."""
-        self.rendered = 0
-        if self._mode != (cfg, mode):
-            self._mode = (cfg, mode)
-            self._keys, self._key_list = frozenset(), []
-            self._order, self._svcs, self._eps, self._blocks = [], [], [], []
-
-    @property
-    def order(self) -> list[ServicePortName]:
-        """The service ports of the last `blocks` call, in render order."""
-        return self._order
+    def block(self, i: int) -> B:
+        """The block at position i, as one value."""
+        return type(self.columns)._make(col[i] for col in self.columns)  # type: ignore[attr-defined,union-attr]
 
     def positions(self, services: Collection[tuple[str, str]]) -> list[int]:
-        """Sorted positions of the ports of these Services (namespace, name)."""
-        return sorted(i for s in services for i in self._positions.get(s, ()))
+        """Sorted positions of the ports of these Services (namespace, name).
+
+        A Service's ports print as "ns/name" (one unnamed port) or "ns/name:port", so in
+        sorted order they are the run equal to "ns/name" and the run from "ns/name:" up
+        to "ns/name;" (";" follows ":"); the namespace/name check drops look-alikes."""
+        names, order = self._names, self.order
+        out: list[int] = []
+        for ns, name in services:
+            p = f"{ns}/{name}"
+            runs = (
+                range(bisect_left(names, p), bisect_right(names, p)),
+                range(bisect_left(names, p + ":"), bisect_left(names, p + ";")),
+            )
+            out += [i for run in runs for i in run if order[i][:2] == (ns, name)]
+        return sorted(out)
 
     def _reorder(self, service_map: dict[ServicePortName, ServicePortInfo]) -> bool:
-        """Sort the service ports again if their set changed, keeping known blocks."""
+        """Sort the service ports again if the map's keys changed, keeping known blocks."""
         keys = list(service_map)
         if keys == self._key_list:
             return False  # the same key objects in the same order: no hashing needed
         self._key_list = keys
-        if len(service_map) == len(self._keys) and self._keys.issuperset(service_map):
+        try:
+            names = list(map(_NAME_STRING, service_map.values()))  # str(), precomputed
+        except AttributeError:  # infos not prepared yet (maps built by hand)
+            names = list(map(str, keys))
+        perm = sorted(range(len(keys)), key=names.__getitem__)
+        self._pick_svcs = _picker(perm)
+        order = list(self._pick_svcs(keys))
+        if order == self.order:
             return False
-        old = dict(
-            zip(self._order, zip(self._svcs, self._eps, self._blocks, strict=True), strict=True)
-        )
-        self._keys = frozenset(service_map)
-        self._order = sorted(service_map, key=str)
-        kept = [old.get(spn, (None, None, None)) for spn in self._order]
-        self._svcs = [k[0] for k in kept]
-        self._eps = [k[1] for k in kept]
-        self._blocks = [k[2] for k in kept]
-        self._positions = {}
-        for i, spn in enumerate(self._order):
-            self._positions.setdefault((spn.namespace, spn.name), []).append(i)
+        self._names = list(_picker(perm)(names))
+        if not self.order:  # nothing known yet: every port is built this sync
+            self.svcs, self.eps, self.columns = [None] * len(order), [None] * len(order), None
+            self.order = order
+            return True
+        old = dict(zip(self.order, range(len(self.order)), strict=True))
+        # Known ports keep their inputs and blocks; new ones get None (built this sync).
+        keep = _picker(list(map(old.get, order, repeat(len(self.order)))))
+        self.svcs = list(keep([*self.svcs, None]))
+        self.eps = list(keep([*self.eps, None]))
+        if self.columns is not None:
+            self.columns = type(self.columns)._make(
+                list(keep([*col, None])) for col in self.columns
+            )  # type: ignore[attr-defined]
+        self.order = order
         return True
 
-    def blocks(
+    def refresh(
         self,
         service_map: dict[ServicePortName, ServicePortInfo],
         endpoints_map: EndpointsMap,
-        build: Callable[[ServicePortInfo, object], B],
         services: Collection[tuple[str, str]] | None = None,
-    ) -> list[B]:
-        """Every service port's block in order, built again where its inputs changed.
+    ) -> list[int]:
+        """Take this sync's inputs; return the positions whose inputs changed.
 
         `services`: when given, only these Services' inputs may have changed since the
         last call (a partial sync's UpdatedServices), so only their ports are checked."""
+        self.rendered = 0
+        self.replaced = None
+        self._batch = None
+        if services is not None and self.columns is not None:
+            self.replaced = [self.block(i) for i in self.positions(services)]
         if self._reorder(service_map) or services is None:
-            order = self._order
-            svcs = self._gather_svcs(service_map, order, None)
-            eps = self._gather_eps(endpoints_map, order, ())
-            stale = map(operator.or_, map(operator.is_not, svcs, self._svcs),
-                        map(operator.is_not, eps, self._eps))  # fmt: skip
-            todo = list(compress(range(len(order)), stale))
-            self._svcs, self._eps = list(svcs), list(eps)
+            values = list(service_map.values())
+            eps_by_key = list(map(endpoints_map.get, self._key_list, repeat(())))
+            svcs, eps = self._pick_svcs(values), self._pick_svcs(eps_by_key)
+            stale = map(operator.or_, map(operator.is_not, svcs, self.svcs),
+                        map(operator.is_not, eps, self.eps))  # fmt: skip
+            todo = list(compress(range(len(self.order)), stale))
+            self.svcs, self.eps = list(svcs), list(eps)
+            self._batch = (values, eps_by_key)
+            return todo
+        todo = []
+        for i in self.positions(services):
+            spn = self.order[i]
+            svc, eps_i = service_map[spn], endpoints_map.get(spn, ())
+            if svc is not self.svcs[i] or eps_i is not self.eps[i]:
+                self.svcs[i], self.eps[i] = svc, eps_i
+                todo.append(i)
+        return todo
+
+    def endpoint_count(self) -> int:
+        """Endpoints of every service port (largeClusterMode counts these)."""
+        return sum(map(len, self.eps))
+
+    def build(
+        self,
+        key: object,
+        todo: list[int],
+        build_many: Callable[[list, list], list[B]],
+        block_type: type[B],
+    ) -> B:
+        """Build the blocks at `todo`, or every block when `key` (config, mode) changed;
+        return the table of every block (a `block_type` whose fields are lists).
+
+        `build_many(svcs, endpoint_lists)` renders a batch, so that a cold render is
+        one pass over the service ports rather than one callback per port."""
+        if key != self._key or self.columns is None:
+            self._key = key
+            todo = list(range(len(self.order)))
+        if len(todo) == len(self.order):
+            if self._batch is not None:
+                # Built in the service map's own order (the order its objects were made
+                # in: memory is read in sequence, a third faster at 10k services), then
+                # each column put in render order.
+                built = build_many(*self._batch)
+                pick = self._pick_svcs
+            else:
+                built, pick = build_many(self.svcs, self.eps), tuple
+            # Transposed in C; the per-port tuples are freed at once.
+            columns = zip(*built, strict=True) if built else ([] for _ in block_type._fields)  # type: ignore[attr-defined]
+            self.columns = block_type._make(list(pick(col)) for col in columns)  # type: ignore[attr-defined]
         else:
-            todo = []
-            for i in self.positions(services):
-                spn = self._order[i]
-                svc, eps_i = service_map[spn], endpoints_map.get(spn, ())
-                if svc is not self._svcs[i] or eps_i is not self._eps[i]:
-                    self._svcs[i], self._eps[i] = svc, eps_i
-                    todo.append(i)
-        for i in todo:
-            self._blocks[i] = build(self._svcs[i], self._eps[i])
+            built = build_many([self.svcs[i] for i in todo], [self.eps[i] for i in todo])
+            for i, block in zip(todo, built, strict=True):
+                for col, value in zip(self.columns, block, strict=True):  # type: ignore[call-overload]
+                    col[i] = value
         self.rendered += len(todo)
-        return self._blocks  # type: ignore[return-value]
+        self._batch = None
+        return self.columns

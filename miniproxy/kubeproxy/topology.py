@@ -73,14 +73,15 @@ def categorize(
     """CategorizeEndpoints given the service's policies (which port_info.py precomputes).
 
     Runs for every service on every full sync, so the common case (Cluster policy, every
-    endpoint ready, no zone hints) is a single loop."""
+    endpoint ready, no zone hints) is answered by the list's own `all_ready` when the
+    tracker made an EndpointList, by a single loop otherwise."""
     if not endpoints:
         return _NONE
     if uses_cluster and not uses_local:
-        for ep in endpoints:
-            if not ep.ready or ep.zone_hints:
-                break
-        else:
+        ready = getattr(endpoints, "all_ready", None)
+        if ready is None:
+            ready = all(ep.ready and not ep.zone_hints for ep in endpoints)
+        if ready:
             return Categorized(endpoints, [], endpoints, True)
     cluster: list[EndpointInfo] = []
     mode = ""

@@ -156,5 +156,17 @@ class ProxyConfig:
         )
 
 
+class EndpointList(list):
+    """A service port's endpoints as a proxier's tracker hands them over, with one fact
+    about the whole list computed then: `all_ready`, every endpoint Ready and without
+    zone hints (so CategorizeEndpoints' usual answer, "all of them", needs no loop)."""
+
+    __slots__ = ("all_ready",)
+
+    def __init__(self, endpoints=()) -> None:
+        super().__init__(endpoints)
+        self.all_ready = all(ep.ready and not ep.zone_hints for ep in self)
+
+
 ServicePortMap = dict[ServicePortName, ServicePortInfo]
 EndpointsMap = dict[ServicePortName, list[EndpointInfo]]

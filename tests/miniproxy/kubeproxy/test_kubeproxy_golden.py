@@ -128,3 +128,31 @@ def test_rule_counts_match_upstreams_number_generated_rules_test():
     for services, endpoints, want_filter, want_nat in rows:
         r = iptables_proxier.render(*_generated(services, endpoints), cfg)
         assert (r.filter_rules, r.nat_rules) == (want_filter, want_nat), (services, endpoints)
+
+
+def test_large_cluster_mode_drops_the_endpoint_comments():
+    """Past 1000 endpoints (largeClusterMode) the KUBE-SVC ladder and the KUBE-SEP rules
+    carry no comment; the KUBE-SERVICES captures keep theirs (proxier.go)."""
+    svc_map, ep_map = table()
+    big = ServicePortName("big", "svc", "p80", "TCP")
+    svc_map[big] = ServicePortInfo(big, "172.30.1.1", 80)
+    ep_map[big] = [EndpointInfo(f"10.181.{i // 250}.{i % 250 + 1}", 80) for i in range(1001)]
+    lines = iptables_proxier.render(svc_map, ep_map, CFG).text.splitlines()
+    svc2 = f"KUBE-SVC-{_hash('ns2/svc2:p80tcp')[:16]}"
+    a, b = (f"KUBE-SEP-{_hash(f'ns2/svc2:p80tcp{ip}:80')[:16]}" for ip in ("10.180.0.2", "10.180.1.2"))  # fmt: skip
+    expected = [
+        f"-A {svc2} -m statistic --mode random --probability 0.5000000000 -j {a}",
+        f"-A {svc2} -j {b}",
+        f"-A {a} -s 10.180.0.2 -j KUBE-MARK-MASQ",
+        f"-A {a} -m tcp -p tcp -j DNAT --to-destination 10.180.0.2:80",
+        f"-A {b} -s 10.180.1.2 -j KUBE-MARK-MASQ",
+        f"-A {b} -m tcp -p tcp -j DNAT --to-destination 10.180.1.2:80",
+    ]
+    at = [lines.index(line) for line in expected]
+    assert at == sorted(at) and at[-1] - at[0] == len(expected) - 1
+    assert any(line.startswith('-A KUBE-SERVICES -m comment --comment "ns2/svc2:p80 cluster IP"') for line in lines)  # fmt: skip
+    svc3 = f"KUBE-SVC-{_hash('ns3/svc3:p80tcp')[:16]}"
+    sep3 = f"KUBE-SEP-{_hash('ns3/svc3:p80tcp10.180.0.3:80')[:16]}"
+    assert f"-A {svc3} -m recent --name {sep3} --rcheck --seconds 10800 --reap -j {sep3}" in lines
+    assert f"-A {sep3} -m recent --name {sep3} --set -m tcp -p tcp -j DNAT --to-destination 10.180.0.3:80" in lines  # fmt: skip
+    assert not any("-m comment" in line for line in lines if line.startswith("-A KUBE-SEP-"))
