@@ -16,8 +16,13 @@ the first create, the time until every pod is bound and until every pod is Runni
 create latency p50/p99 (upstream's API SLO: p99 <= 1 s). A run that misses its budget
 reports how far it got (`complete: false`).
 
+A progress line a minute (created, bound, Running) and the peak RSS and CPU seconds of
+the control-plane processes and the hollow kubelets; creates refused with 429 are retried
+after a second, as client-go does.
+
 Run from the repo root as root: .venv/bin/python benchmarks/cluster.py [--pods 30]
-  or, for the hollow phase only: .venv/bin/python benchmarks/cluster.py --hollow-nodes 1000
+  or, for the hollow phase only:
+  .venv/bin/python benchmarks/cluster.py --hollow-nodes 1000 [--processes] [--hollow-budget S]
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from miniapi import errors  # noqa: E402
 from miniapi.core import v1  # noqa: E402
 from miniclient.kubeconfig import load_kubeconfig  # noqa: E402
 from miniclient.rest import Client  # noqa: E402
@@ -151,12 +157,32 @@ async def hollow_pods(kubeconfig: str, count: int, budget: float) -> dict:
 
         watcher = asyncio.ensure_future(watch())
         latencies: list[float] = []
+
+        async def report() -> None:  # a line a minute: a run cut short still says how far
+            while True:
+                await asyncio.sleep(60)
+                print(json.dumps({"benchmark": "cluster", "figure": "hollow_progress",
+                                  "seconds": round(time.monotonic() - t0), "created": len(latencies),
+                                  "bound": len(bound), "running": len(running),
+                                  "loadavg": os.getloadavg()}), flush=True)  # fmt: skip
+
+        reporter = asyncio.ensure_future(report())
         names = iter(range(count))
+
+        throttled: list[int] = []
 
         async def creator() -> None:
             for i in names:
                 t = time.monotonic()
-                await c.request("POST", path, body=hollow_pod(f"hollow-{i}", real))
+                while True:
+                    try:
+                        await c.request("POST", path, body=hollow_pod(f"hollow-{i}", real))
+                        break
+                    except errors.StatusError as err:
+                        if err.code != 429:  # client-go retries a 429 after Retry-After (1 s)
+                            raise
+                        throttled.append(i)
+                        await asyncio.sleep(1.0)
                 latencies.append(time.monotonic() - t)
 
         await asyncio.gather(*(creator() for _ in range(32)))
@@ -165,6 +191,7 @@ async def hollow_pods(kubeconfig: str, count: int, budget: float) -> dict:
             await asyncio.wait_for(watcher, max(1.0, t0 + budget - time.monotonic()))
         except TimeoutError:
             pass
+        reporter.cancel()
         lat = sorted(latencies)
 
         def since(key: str) -> float | None:
@@ -177,23 +204,52 @@ async def hollow_pods(kubeconfig: str, count: int, budget: float) -> dict:
             "observed_s": round(time.monotonic() - t0, 1),
             "create_p50_ms": round(1000 * percentile(lat, 0.5)),
             "create_p99_ms": round(1000 * percentile(lat, 0.99)),
+            "creates_throttled_429": len(throttled),
         }  # fmt: skip
 
 
-def measure_hollow(hollow: int, pods: int, budget: float) -> None:
+def usage(data_dir: str, name: str) -> dict[str, float]:
+    """Peak RSS (VmHWM) and CPU seconds of the supervisor (with an embedded control plane,
+    all of it), of each control-plane process (--processes) and of the hollow-nodes process,
+    from the pids state.json records."""
+    st = json.loads((Path(data_dir) / name / "state.json").read_text())
+    out: dict[str, float] = {}
+    procs = {"supervisor": st["supervisor_pid"], **st["pids"]}
+    for label, pid in procs.items():
+        if label.startswith(("kubelet-", "kube-proxy-")):
+            continue
+        try:
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        hwm = next(int(x.split()[1]) for x in status if x.startswith("VmHWM:"))
+        out[f"{label}_peak_rss_mb"] = round(hwm / 1024)
+        out[f"{label}_cpu_s"] = round(
+            (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        )
+    return out
+
+
+def measure_hollow(hollow: int, pods: int, budget: float, processes: bool) -> None:
     data_dir = tempfile.mkdtemp(prefix="mc-bench-hollow-")
     name = f"h{os.getpid() % 10000}"
     try:
         t0 = time.monotonic()
+        extra = ["--processes"] if processes else []
         code, out = cli(data_dir, name, "up", "--nodes", "1", "--hollow-nodes", str(hollow),
-                        timeout=budget)  # fmt: skip
+                        *extra, timeout=budget)  # fmt: skip
         if code != 0:
             raise SystemExit(f"up --hollow-nodes {hollow} failed:\n{out}")
         up_s = time.monotonic() - t0
+        print(json.dumps({"benchmark": "cluster", "figure": "hollow_up", "hollow_nodes": hollow,
+                          "up_to_nodes_ready_s": round(up_s, 1), **usage(data_dir, name),
+                          "loadavg": os.getloadavg()}), flush=True)  # fmt: skip
         figures = asyncio.run(hollow_pods(str(Path(data_dir) / "kubeconfig"), pods, budget))
         print(json.dumps({"benchmark": "cluster", "figure": "hollow", "hollow_nodes": hollow,
                           "up_to_nodes_ready_s": round(up_s, 1), **figures,
-                          "api_slo_p99_ms": 1000}), flush=True)  # fmt: skip
+                          "api_slo_p99_ms": 1000, **usage(data_dir, name),
+                          "loadavg": os.getloadavg()}), flush=True)  # fmt: skip
     finally:
         cli(data_dir, name, "down")
 
@@ -206,9 +262,11 @@ def main() -> int:
                    help="run only the opt-in hollow phase with this many hollow nodes")  # fmt: skip
     p.add_argument("--hollow-pods", type=int, default=10000)
     p.add_argument("--hollow-budget", type=float, default=1800.0, help="seconds per step")
+    p.add_argument("--processes", action="store_true",
+                   help="hollow phase: one process per control-plane component")  # fmt: skip
     args = p.parse_args()
     if args.hollow_nodes:
-        measure_hollow(args.hollow_nodes, args.hollow_pods, args.hollow_budget)
+        measure_hollow(args.hollow_nodes, args.hollow_pods, args.hollow_budget, args.processes)
         return 0
     runtimes = args.runtimes.split(",")
     results = {r: measure(r, args.pods) for r in runtimes}

@@ -25,6 +25,7 @@ from minicluster import cleanup, state
 from minicluster.state import Options, State
 
 UP_TIMEOUT = 300.0
+HOLLOW_NODE_UP_SECONDS = 0.6  # each hollow node adds to the wait (the supervisor's 0.5 + slack)
 CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-dns")
 console = Console(highlight=False, soft_wrap=True)
 
@@ -94,7 +95,7 @@ def up(opts: Options, timeout: float = UP_TIMEOUT) -> int:
     state.save(State(opts))
     proc = spawn_supervisor(opts)
     try:
-        error = narrate(opts, proc, timeout)
+        error = narrate(opts, proc, timeout + HOLLOW_NODE_UP_SECONDS * opts.hollow_nodes)
     except KeyboardInterrupt:
         error = "interrupted"
     if error:

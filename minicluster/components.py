@@ -48,6 +48,15 @@ class ApiServerFlags:
     tokens: str
     data_dir: str
     sa_key: str = ""  # kubeadm's sa.key: signs (and verifies) ServiceAccount tokens
+    max_requests_inflight: int = 400  # upstream's defaults; raised for big hollow clusters
+    max_mutating_requests_inflight: int = 200
+
+
+def inflight_limits(nodes: int) -> tuple[int, int]:
+    """The API server's in-flight limits for a cluster of `nodes` nodes: the defaults, and
+    from 500 nodes what cluster/gce's large-cluster settings give (1500 / 500), so that a
+    thousand heartbeating hollow nodes are not turned away with 429s."""
+    return (1500, 500) if nodes >= 500 else (400, 200)
 
 
 def apiserver_argv(f: ApiServerFlags, t: Topology) -> list[str]:
@@ -58,6 +67,8 @@ def apiserver_argv(f: ApiServerFlags, t: Topology) -> list[str]:
         "--token-auth-file", f.tokens, "--authorization-mode", "Node,RBAC",
         "--enable-admission-plugins", "NodeRestriction,ServiceAccount",
         "--service-cluster-ip-range", t.service_cidr, "--data-dir", f.data_dir,
+        "--max-requests-inflight", str(f.max_requests_inflight),
+        "--max-mutating-requests-inflight", str(f.max_mutating_requests_inflight),
         *service_account_flags(f),
     ]  # fmt: skip
 
@@ -134,9 +145,11 @@ def kube_proxy_argv(n: NodePlan, t: Topology, kubeconfig: str) -> list[str]:
     return in_netns(n.netns, argv)
 
 
-def hollow_argv(kubeconfig: str, count: int, root_dir: str) -> list[str]:
+def hollow_argv(kubeconfig: str, count: int, root_dir: str, taints: str) -> list[str]:
+    """kubemark's hollow kubelets (one process here), registered already tainted."""
     return [
         PY, "-m", "minikubelet", "--kubeconfig", kubeconfig, "--hollow",
         "--hollow-nodes", str(count), "--hostname-override", "hollow",
         "--root-dir", root_dir, "--address", "127.0.0.1", "--port", "0",
+        "--register-with-taints", taints,
     ]  # fmt: skip

@@ -138,6 +138,8 @@ class ControlPlane:
             service_account_signing_key_file=flags.sa_key,
             service_account_key_files=(flags.sa_key,) if flags.sa_key else (),
             service_account_issuers=(components.SERVICE_ACCOUNT_ISSUER,) if flags.sa_key else (),
+            max_requests_inflight=flags.max_requests_inflight,
+            max_mutating_requests_inflight=flags.max_mutating_requests_inflight,
         )  # fmt: skip
         self.apiserver = Running(config)
         await self.apiserver.start()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import json
 import os
 import signal
 import subprocess
@@ -29,6 +28,7 @@ from minicluster.state import State
 from minicluster.topology import Topology, pick_subnet_index, plan
 
 NODE_READY_TIMEOUT = 120.0
+HOLLOW_NODE_READY_SECONDS = 0.5
 HOLLOW_TAINT = {"key": "minicluster.x-k8s.io/hollow", "value": "true", "effect": "NoSchedule"}
 
 
@@ -94,11 +94,13 @@ class Supervisor:
         self.ca_file = str(creds.ca_file)
         identities = bootstrap.component_identities(t)
         tokens = bootstrap.component_tokens(creds.token_file, identities)
+        inflight, mutating = components.inflight_limits(o.nodes + o.hollow_nodes)
         flags = ApiServerFlags(
             etcd_servers=",".join(m.client_url for m in members), bind_address=t.bridge_ip,
             secure_port=free_port(t.bridge_ip, prefer=6443), cert=str(creds.cert_file),
             key=str(creds.key_file), ca=str(creds.ca_file), tokens=str(creds.token_file),
             data_dir=str(self.root), sa_key=str(bootstrap.service_account_key(self.root)),
+            max_requests_inflight=inflight, max_mutating_requests_inflight=mutating,
         )  # fmt: skip
         await cp.start_apiserver(flags)
         self.st.api_url = f"https://{t.bridge_ip}:{flags.secure_port}"
@@ -145,8 +147,9 @@ class Supervisor:
             self.children.spawn(f"kube-proxy-{n.name}",
                                 components.kube_proxy_argv(n, t, proxy_conf))  # fmt: skip
         if o.hollow_nodes:
+            taint = "{key}={value}:{effect}".format(**HOLLOW_TAINT)
             self.children.spawn("hollow-nodes", components.hollow_argv(
-                kubeconfig, o.hollow_nodes, str(self.root / "nodes" / "hollow")))  # fmt: skip
+                kubeconfig, o.hollow_nodes, str(self.root / "nodes" / "hollow"), taint))  # fmt: skip
 
     def node_names(self, t: Topology) -> set[str]:
         names = {n.name for n in t.nodes}
@@ -157,19 +160,13 @@ class Supervisor:
             names.add("hollow")
         return names
 
-    async def taint_hollow_nodes(self, client: Client, t: Topology) -> None:
-        """Hollow nodes run no containers: only pods that tolerate HOLLOW_TAINT go there
-        (kwok's nodes carry such a taint too)."""
-        hollow = sorted(self.node_names(t) - {n.name for n in t.nodes})
-        body = json.dumps({"spec": {"taints": [HOLLOW_TAINT]}}).encode()
-        for name in hollow:
-            await client.request("PATCH", f"/api/v1/nodes/{name}", body=body,
-                                 content_type="application/merge-patch+json")  # fmt: skip
+    def report_hollow_nodes(self, t: Topology) -> None:
+        """Hollow nodes run no containers: they register with HOLLOW_TAINT
+        (--register-with-taints, as kubemark's do), so only pods that tolerate it go there."""
+        hollow = self.node_names(t) - {n.name for n in t.nodes}
         if hollow:
-            self.step(
-                f"{len(hollow)} hollow nodes",
-                "tainted {key}={value}:{effect}".format(**HOLLOW_TAINT),
-            )
+            taint = "{key}={value}:{effect}".format(**HOLLOW_TAINT)
+            self.step(f"{len(hollow)} hollow nodes", f"tainted {taint}")
 
     async def up(self) -> None:
         # Asked while the control plane starts: the answer costs an interpreter start-up.
@@ -184,10 +181,12 @@ class Supervisor:
         self.controllers(kubeconfig)
         async with Client(load_kubeconfig(kubeconfig)) as client:
             await self.dns(t, client)
+            # A hollow node's registration and first status cost the API server some time.
+            timeout = NODE_READY_TIMEOUT + HOLLOW_NODE_READY_SECONDS * self.st.options.hollow_nodes
             await bootstrap.wait_nodes_ready(
-                client, self.node_names(t), NODE_READY_TIMEOUT, self.children.check
+                client, self.node_names(t), timeout, self.children.check
             )
-            await self.taint_hollow_nodes(client, t)
+            self.report_hollow_nodes(t)
             # The ServiceAccount admission plugin refuses pods until these exist.
             await bootstrap.wait_default_service_account(client, "default", NODE_READY_TIMEOUT)
         for n in t.nodes:

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import logging
 import os
+import random
 import signal
 import socket
 import time
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from miniapi.meta.v1.duration import parse_duration
 from miniclient.kubeconfig import build_config_from_flags
 from miniclient.rest import Client
 from minikubelet import cni, cri, nodestatus
@@ -31,6 +33,7 @@ from minikubelet.kuberuntime_manager import KubeGenericRuntimeManager
 from minikubelet.server import make_app
 
 log = logging.getLogger("minikubelet")
+REGISTER_CONCURRENCY = 50
 
 
 def _mirror(text: str) -> tuple[str, str]:
@@ -58,6 +61,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--hollow-delay", type=float, default=1.0)
     p.add_argument("--hollow-nodes", type=int, default=1, help="with --hollow: nodes to run")
     p.add_argument("--max-pods", type=int, default=110)
+    p.add_argument("--register-with-taints", default="", type=nodestatus.parse_taints,
+                   help="taints the Node is registered with: <key>=<value>:<effect>,...")  # fmt: skip
+    p.add_argument("--sync-frequency", default="1m0s",
+                   help="max period between syncs of a pod whose containers did not change")  # fmt: skip
     p.add_argument("--cluster-dns", default="",
                    help="comma-separated DNS server IPs for ClusterFirst pods")  # fmt: skip
     p.add_argument("--cluster-domain", default="", help="e.g. cluster.local")
@@ -94,14 +101,27 @@ def build_runtime(args: argparse.Namespace) -> KubeGenericRuntimeManager:
     return KubeGenericRuntimeManager(runtime, args.root_dir, Backoff(), dns)
 
 
-async def lease_and_status_loop(agent: nodestatus.NodeAgent, ready) -> None:
+async def node_status_loop(agent: nodestatus.NodeAgent, ready) -> None:
+    """syncNodeStatus every nodeStatusUpdateFrequency (10 s); it patches only on change
+    or after nodeStatusReportFrequency (5 min)."""
     while True:
+        await asyncio.sleep(nodestatus.RENEW_INTERVAL)
         try:
             await agent.update_node_status(datetime.now(UTC), time.monotonic(), ready())
+        except Exception as err:  # the API server may be briefly away; retry next tick
+            log.warning("node status update failed: %s", err)
+
+
+async def lease_loop(agent: nodestatus.NodeAgent, rng: random.Random) -> None:
+    """The lease controller: renew at once, then every renewInterval with 4% jitter."""
+    while True:
+        try:
             await agent.renew_lease(datetime.now(UTC))
         except Exception as err:  # the API server may be briefly away; retry next tick
-            log.warning("node heartbeat failed: %s", err)
-        await asyncio.sleep(nodestatus.RENEW_INTERVAL)
+            log.warning("failed to update lease: %s", err)
+        await asyncio.sleep(
+            nodestatus.RENEW_INTERVAL * (1 + nodestatus.RENEW_JITTER * rng.random())
+        )
 
 
 async def housekeeping(kubelet: Kubelet) -> None:
@@ -125,13 +145,16 @@ async def start_node(args, client: Client, kubelet: Kubelet, port: int, tasks: l
         images = lambda: nodestatus.node_images(service.list_images())  # noqa: E731
     cap = nodestatus.capacity(pods=args.max_pods)
     agent = nodestatus.NodeAgent(client, kubelet.node_name, args.node_ip, port, version, cap,
-                                 args.pod_cidr, images)  # fmt: skip
-    await agent.register_with_api_server(datetime.now(UTC))
+                                 args.pod_cidr, images, args.register_with_taints)  # fmt: skip
+    await agent.register_with_api_server(lambda: datetime.now(UTC))
     tasks += [
-        asyncio.create_task(lease_and_status_loop(agent, lambda: True)),
+        asyncio.create_task(lease_loop(agent, random.Random())),
+        asyncio.create_task(node_status_loop(agent, lambda: True)),
         asyncio.create_task(kubelet.reflector().run()),
-        asyncio.create_task(housekeeping(kubelet)),
     ]
+    if manager is not None:  # a hollow node has no runtime to relist or clean up
+        tasks += [asyncio.create_task(kubelet.pleg_loop()),
+                  asyncio.create_task(housekeeping(kubelet))]  # fmt: skip
 
 
 def node_names(args: argparse.Namespace) -> list[str]:
@@ -150,7 +173,8 @@ async def run(args: argparse.Namespace) -> None:
         client.config.user_agent = f"minikubelet/{name}"
     kubelets = [
         Kubelet(client, name, args.node_ip, manager,
-                HollowRuntime(delay=args.hollow_delay) if args.hollow else None, args.max_pods)
+                HollowRuntime(delay=args.hollow_delay) if args.hollow else None, args.max_pods,
+                parse_duration(args.sync_frequency) / 1e9)
         for client, name in zip(clients, node_names(args), strict=True)
     ]  # fmt: skip
     # The server is bound before registering so the Node advertises its real port (--port 0).
@@ -160,8 +184,15 @@ async def run(args: argparse.Namespace) -> None:
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     tasks: list[asyncio.Task] = []
-    for kubelet in kubelets:
-        await start_node(args, kubelet.client, kubelet, port, tasks)
+    # Hollow nodes register side by side, as kubemark's separate hollow kubelets do; the
+    # bound keeps a thousand of them from all waiting on the API server at once.
+    gate = asyncio.Semaphore(REGISTER_CONCURRENCY)
+
+    async def start(kubelet: Kubelet) -> None:
+        async with gate:
+            await start_node(args, kubelet.client, kubelet, port, tasks)
+
+    await asyncio.gather(*(start(k) for k in kubelets))
     print(f"minikubelet {kubelets[0].node_name}: serving on http://{args.address}:{port}",
           flush=True)  # fmt: skip
     stop = asyncio.Event()

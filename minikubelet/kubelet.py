@@ -7,6 +7,9 @@ pkg/kubelet/config/apiserver.go (a reflector over pods with
 fieldSelector spec.nodeName=<node>). The API delete with grace period 0 once a
 pod's containers are gone is status_manager.go's canBeDeleted/delete.
 Projected ServiceAccount tokens come from token_manager.py (the kubelet's tokenManager).
+pleg_loop is GenericPLEG.Start (pleg.py): a relist each second wakes the workers of the
+pods whose containers changed; a sync tells its worker when to come back (converged: the
+--sync-frequency resync; a container still waiting: 1 s).
 Omitted: static and mirror pods, admission (resources, node affinity), eviction,
 volume manager (volumes are made by the runtime step), active deadline.
 """
@@ -31,14 +34,22 @@ from minikubelet.configsources import ObjectCache, fetch_sources
 from minikubelet.events import EventRecorder
 from minikubelet.hollow import HollowRuntime
 from minikubelet.kuberuntime_manager import KubeGenericRuntimeManager
+from minikubelet.pleg import RELIST_PERIOD, GenericPLEG
 from minikubelet.pod_startup_latency_tracker import PodStartupLatencyTracker
-from minikubelet.pod_workers import PodWorkers
+from minikubelet.pod_workers import BACK_OFF_PERIOD, SYNC_FREQUENCY, PodWorkers
 from minikubelet.prober.prober_manager import ProberManager
 from minikubelet.status import FAILED, SUCCEEDED, PodRuntimeView, generate_api_pod_status
 from minikubelet.status_manager import StatusManager
 from minikubelet.token_manager import TokenManager
 
 log = logging.getLogger("minikubelet")
+
+
+def converged(status: v1.PodStatus) -> bool:
+    """No container is waiting: only a PLEG event, a probe or the resync has news now."""
+    statuses = [*status.init_container_statuses, *status.container_statuses]
+    return status.phase != "Pending" and all(
+        c.state is not None and c.state.waiting is None for c in statuses)  # fmt: skip
 
 
 class PodConfig:
@@ -75,12 +86,12 @@ class PodConfig:
 class Kubelet:
     def __init__(self, client: Client, node_name: str, node_ip: str,
                  runtime: KubeGenericRuntimeManager | None, hollow: HollowRuntime | None,
-                 max_pods: int = 110):  # fmt: skip
+                 max_pods: int = 110, sync_frequency: float = SYNC_FREQUENCY):  # fmt: skip
         self.client, self.node_name, self.node_ip = client, node_name, node_ip
         self.runtime, self.hollow = runtime, hollow
         self.pods = client.resource(v1.Pod)
         self.status_manager = StatusManager(self.pods, self._record_status_updated)
-        self.workers = PodWorkers(self.sync)
+        self.workers = PodWorkers(self.sync, sync_frequency)
         self.recorder = EventRecorder(client, node_name)
         # A thread per busy pod worker (a goroutine each upstream): asyncio's default pool
         # (cores + 4 threads) would queue one pod's sandbox behind another's runc calls.
@@ -123,24 +134,40 @@ class Kubelet:
         path = f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token"
         return await self.client.request("POST", path, body=json.dumps(request).encode())
 
-    async def sync(self, pod: v1.Pod) -> bool:
+    async def sync(self, pod: v1.Pod) -> float | None:
+        """SyncPod; None once the pod is gone, else when to sync again (0: the resync)."""
         uid = pod.metadata.uid
         if uid in self.gone or pod.metadata.deletion_timestamp is not None:
             return await self.sync_terminating_pod(pod)
         self.tracker.mark(uid, "worker", time.time())
         pod = self._with_last_status(pod)
         if pod.status.phase in (SUCCEEDED, FAILED):
-            return False  # terminal: containers were stopped when the phase was reached
+            return 0  # terminal: containers were stopped when the phase was reached
         view = await self._converge(pod)
         for kind, reason, message in view.events:
             self.event(pod, kind, reason, message)
         status = generate_api_pod_status(pod, view, datetime.now(UTC))
         self.last_status[uid] = status
+        if converged(status):
+            self.tracker.mark(uid, "synced", time.time())
         self.status_manager.set_pod_status(pod, status)
         if status.phase in (SUCCEEDED, FAILED) and self.runtime is not None:
             self.prober.remove_pod(uid)
             await self.call_runtime(self.runtime.kill_pod, pod, 0)
-        return False
+        return 0 if converged(status) else BACK_OFF_PERIOD
+
+    async def pleg_loop(self) -> None:
+        """GenericPLEG.Start: relist the runtime every period; each event wakes its pod."""
+        generic = GenericPLEG()
+        while True:
+            await asyncio.sleep(RELIST_PERIOD)
+            try:
+                states = await self.call_runtime(self.runtime.pod_states)
+            except Exception as err:  # a relist that failed is retried next period
+                log.warning("PLEG relist failed: %s", err)
+                continue
+            for event in generic.relist(states):
+                self.workers.poke(event.id)
 
     def _record_status_updated(self, uid: str, status: v1.PodStatus) -> None:
         running = status.phase == "Running" and all(
@@ -173,6 +200,7 @@ class Kubelet:
             failed = self.prober.failed()
             sources = await fetch_sources(self.client, pod, self.tokens, time.time(),
                                           self.objects)  # fmt: skip
+            self.tracker.mark(uid, "volumes", time.time())
             await self.call_runtime(self.runtime.sync_pod, pod, view, failed, time.time(), sources)
             running = {c.name: (c.id, c.started_at) for c in view.containers
                        if c.state == "RUNNING"}  # fmt: skip
@@ -182,7 +210,7 @@ class Kubelet:
         view.host_ip = self.node_ip
         return view
 
-    async def sync_terminating_pod(self, pod: v1.Pod) -> bool:
+    async def sync_terminating_pod(self, pod: v1.Pod) -> None:
         """Kill with the grace period, push the final status, then delete with grace 0."""
         uid = pod.metadata.uid
         grace = pod.metadata.deletion_grace_period_seconds
@@ -215,7 +243,6 @@ class Kubelet:
         self.tokens.delete_service_account_token(uid)
         self.last_status.pop(uid, None)
         self.gone.discard(uid)
-        return True
 
     async def _delete(self, pod: v1.Pod) -> None:
         try:

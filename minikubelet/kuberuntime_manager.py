@@ -5,8 +5,10 @@ function here: create the sandbox, the next init container, which app containers
 start or kill, per restartPolicy and liveness/startup results), SyncPod (carry the
 actions out, with doBackOff's CrashLoopBackOff; startContainer's EnsureImageExists
 first, its error as the waiting reason), KillPod and GetPodStatus; plus the container
-GC that keeps the previous instance for `logs --previous`. The sandbox gets the pod's
-hostname and DNS config (kuberuntime_sandbox.go's generatePodSandboxConfig).
+GC that keeps the previous instance for `logs --previous`, and pod_states, what the
+PLEG's relist reads (GetPods over every sandbox and container at once). The sandbox
+gets the pod's hostname and DNS config (kuberuntime_sandbox.go's
+generatePodSandboxConfig).
 Omitted: sandbox recreation on spec change (container hash), ephemeral containers,
 in-place resize, sidecar init containers.
 """
@@ -19,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 from miniapi.core import v1
-from minikubelet import cri, etchosts
+from minikubelet import cri, etchosts, pleg
 from minikubelet import kuberuntime_container as kc
 from minikubelet.backoff import Backoff
 from minikubelet.configsources import ConfigError
@@ -138,6 +140,16 @@ class KubeGenericRuntimeManager:
     def containers(self, uid: str) -> list[cri.ContainerStatus]:
         return [c for c in self.runtime.list_containers(uid)
                 if c.config.labels.get("io.kubernetes.pod.uid") == uid]  # fmt: skip
+
+    def pod_states(self) -> pleg.PodStates:
+        """What the PLEG's relist sees: each pod's sandboxes (ready: running) and containers."""
+        out: pleg.PodStates = {}
+        for s in self.runtime.list_pod_sandbox():
+            ready = s.state == cri.SANDBOX_READY
+            out.setdefault(s.config.uid, {})[s.id] = pleg.RUNNING if ready else pleg.EXITED
+        for c in self.runtime.list_containers():
+            out.setdefault(c.config.labels.get("io.kubernetes.pod.uid", ""), {})[c.id] = c.state
+        return out
 
     def get_pod_status(self, pod: v1.Pod, view: PodRuntimeView) -> PodRuntimeView:
         sandbox = self.sandbox(pod.metadata.uid)

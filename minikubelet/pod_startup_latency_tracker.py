@@ -5,9 +5,11 @@ RecordImageStartedPulling / RecordImageFinishedPulling, RecordStatusUpdated and 
 "Observed pod startup duration" log line with podStartE2EDuration). Beside upstream's
 pulling window it keeps one timestamp per step of the kubelet's start path, so the
 log line says which step a slow start spent its time in: observed (the watch event),
-worker (the pod worker's first sync), sandbox (netns + CNI ADD), image (EnsureImageExists),
-created (rootfs snapshot mounted and bundle written), started (the OCI runtime's create +
-start returned), status (the Running status patched). A pure core: callers pass the times.
+worker (the pod worker's first sync), volumes (the volumes' sources fetched: a TokenRequest,
+ConfigMaps), sandbox (netns + CNI ADD), image (EnsureImageExists), created (rootfs
+snapshot mounted and bundle written), started (the shim's OCI create + start returned),
+synced (the status computed and handed to the status manager), status (the Running
+status patched). A pure core: callers pass the times.
 Omitted: the kubelet_pod_start_sli_duration_seconds histogram, excluding pull time (SLO).
 """
 
@@ -16,7 +18,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-PHASES = ("observed", "worker", "sandbox", "image", "created", "started", "status")
+PHASES = ("observed", "worker", "volumes", "sandbox", "image", "created", "started", "synced",
+          "status")  # fmt: skip
 
 
 @dataclass
